@@ -1,0 +1,87 @@
+/*
+ * vidit.h — the public C API of vidit, a text-to-video generation engine.
+ *
+ * This header is the documentation of the API. Conventions, everywhere:
+ *
+ *  - Every function that can fail returns a vd_status (VD_OK == 0) and, when
+ *    the caller passes a vd_error, fills it with a message that says what
+ *    failed and where ("safetensors: model.st: tensor 'w' ends at 1024 but
+ *    file data is 1000 bytes"). Passing NULL for the vd_error is allowed.
+ *  - Objects are opaque handles made by *_new and released by *_free;
+ *    freeing NULL is harmless.
+ *  - The library never prints, never calls exit(), and keeps no hidden
+ *    global state apart from the thread count (an OpenMP setting shared with
+ *    OpenBLAS, see vd_set_threads).
+ *  - Memory comes from a vd_allocator the caller may supply; NULL means the
+ *    C library's aligned allocation.
+ */
+#ifndef VIDIT_H
+#define VIDIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VIDIT_VERSION_MAJOR 0
+#define VIDIT_VERSION_MINOR 1
+#define VIDIT_VERSION_PATCH 0
+#define VIDIT_VERSION "0.1.0"
+
+/* ---------------------------------------------------------------- errors */
+
+typedef enum vd_status {
+    VD_OK = 0,
+    VD_ERR_NOMEM = 1,       /* an allocation failed */
+    VD_ERR_IO = 2,          /* a file could not be opened, read or written */
+    VD_ERR_FORMAT = 3,      /* a file or string is malformed */
+    VD_ERR_ARG = 4,         /* an argument is out of range or inconsistent */
+    VD_ERR_SHAPE = 5,       /* tensor shapes do not match */
+    VD_ERR_UNSUPPORTED = 6, /* valid, but not something vidit can do */
+    VD_ERR_INTERNAL = 7     /* a bug in vidit: please report it */
+} vd_status;
+
+/* A short English name of a status code ("out of memory"). Never NULL. */
+const char *vd_status_string(vd_status status);
+
+/* Where a failing call explains itself. code mirrors the returned status. */
+typedef struct vd_error {
+    vd_status code;
+    char message[512];
+} vd_error;
+
+/* ------------------------------------------------------------- allocator */
+
+/* Allocations are aligned to `align` bytes (a power of two, >= 16). alloc
+ * returns NULL on failure; free(NULL) must be harmless. */
+typedef struct vd_allocator {
+    void *(*alloc)(void *user, size_t size, size_t align);
+    void (*free)(void *user, void *ptr);
+    void *user;
+} vd_allocator;
+
+/* The allocator used when a caller passes NULL. */
+const vd_allocator *vd_allocator_default(void);
+
+/* --------------------------------------------------------------- threads */
+
+/* Sets the number of threads used by vidit's kernels and by OpenBLAS, which
+ * share one OpenMP pool so that they never oversubscribe the machine.
+ * n <= 0 means one per core. Results do not depend on the thread count. */
+void vd_set_threads(int n);
+int vd_get_threads(void);
+
+/* -------------------------------------------------------------- progress */
+
+/* Called by long operations with the units done so far and the total.
+ * Returning non-zero asks the operation to stop early (it then returns
+ * VD_ERR_ARG with the message "cancelled"). */
+typedef int (*vd_progress_fn)(void *user, const char *stage, int64_t done,
+                              int64_t total);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* VIDIT_H */

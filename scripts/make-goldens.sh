@@ -1,0 +1,4 @@
+#!/bin/sh
+set -eu
+py=$(sh scripts/torch-venv.sh)
+"$py" tests/golden/make_goldens.py

@@ -1,0 +1,8 @@
+/* PLACEHOLDER: being written; replaced before this lands. */
+#include <stdio.h>
+#include "commands.h"
+int cmd_eval(int argc, char **argv) {
+    (void)argc; (void)argv;
+    fprintf(stderr, "vidit eval: not built yet\n");
+    return 1;
+}

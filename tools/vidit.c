@@ -1,0 +1,45 @@
+/* build/vidit: the command line of vidit. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "vidit.h"
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *help;
+} commands[] = {
+    {"world", cmd_world, "generate captioned toy-world videos with ground truth"},
+    {"eval", cmd_eval, "judge a folder of videos against their prompts"},
+    {"video", cmd_video, "convert, probe and resample video files"},
+    {"bench", cmd_bench, "measure operator and model speed"},
+};
+
+static void usage(FILE *to) {
+    fprintf(to, "vidit %s: text-to-video generation\n\nusage: vidit COMMAND [options]\n\ncommands:\n",
+            VIDIT_VERSION);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(to, "  %-8s %s\n", commands[i].name, commands[i].help);
+    fprintf(to, "\n`vidit COMMAND --help` describes a command's options.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+        printf("vidit %s\n", VIDIT_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "vidit: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
