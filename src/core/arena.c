@@ -72,7 +72,7 @@ void *vd_arena_alloc(vd_arena *a, size_t bytes) {
     arena_chunk *c = a->chunk;
     if (c) {
         size_t off = a->used - c->start;
-        if (off + need <= c->size) {
+        if (need <= c->size - off) { /* off + need could wrap for huge requests */
             a->used += need;
             if (a->used > a->high_water) a->high_water = a->used;
             return c->base + off;

@@ -158,49 +158,29 @@ uint16_t vd_f32_to_f16(float f) {
     return sign | (uint16_t)(((absu >> 23) - 112) << 10 | ((absu >> 13) & 0x3ffu));
 }
 
+/* Loads go through memcpy: the source may sit at any byte offset inside a
+ * mapped checkpoint, and a misaligned pointer dereference is undefined. */
+#define CONVERT_LOOP(type, expr)                                                 \
+    do {                                                                         \
+        const unsigned char *s = src;                                            \
+        for (size_t i = 0; i < n; i++) {                                         \
+            type v;                                                              \
+            memcpy(&v, s + i * sizeof v, sizeof v);                              \
+            dst[i] = (expr);                                                     \
+        }                                                                        \
+    } while (0)
+
 int vd_convert_to_f32(float *dst, const void *src, vd_dtype dtype, size_t n) {
     switch (dtype) {
     case VD_F32: memcpy(dst, src, n * 4); return 1;
-    case VD_F16: {
-        const uint16_t *s = src;
-        for (size_t i = 0; i < n; i++) dst[i] = vd_f16_to_f32(s[i]);
-        return 1;
-    }
-    case VD_BF16: {
-        const uint16_t *s = src;
-        for (size_t i = 0; i < n; i++) dst[i] = vd_bf16_to_f32(s[i]);
-        return 1;
-    }
-    case VD_F64: {
-        const double *s = src;
-        for (size_t i = 0; i < n; i++) dst[i] = (float)s[i];
-        return 1;
-    }
-    case VD_I8: {
-        const int8_t *s = src;
-        for (size_t i = 0; i < n; i++) dst[i] = (float)s[i];
-        return 1;
-    }
-    case VD_U8: {
-        const uint8_t *s = src;
-        for (size_t i = 0; i < n; i++) dst[i] = (float)s[i];
-        return 1;
-    }
-    case VD_I16: {
-        const int16_t *s = src;
-        for (size_t i = 0; i < n; i++) dst[i] = (float)s[i];
-        return 1;
-    }
-    case VD_I32: {
-        const int32_t *s = src;
-        for (size_t i = 0; i < n; i++) dst[i] = (float)s[i];
-        return 1;
-    }
-    case VD_I64: {
-        const int64_t *s = src;
-        for (size_t i = 0; i < n; i++) dst[i] = (float)s[i];
-        return 1;
-    }
+    case VD_F16: CONVERT_LOOP(uint16_t, vd_f16_to_f32(v)); return 1;
+    case VD_BF16: CONVERT_LOOP(uint16_t, vd_bf16_to_f32(v)); return 1;
+    case VD_F64: CONVERT_LOOP(double, (float)v); return 1;
+    case VD_I8: CONVERT_LOOP(int8_t, (float)v); return 1;
+    case VD_U8: CONVERT_LOOP(uint8_t, (float)v); return 1;
+    case VD_I16: CONVERT_LOOP(int16_t, (float)v); return 1;
+    case VD_I32: CONVERT_LOOP(int32_t, (float)v); return 1;
+    case VD_I64: CONVERT_LOOP(int64_t, (float)v); return 1;
     default: return 0;
     }
 }

@@ -42,7 +42,20 @@ typedef struct vd_video_write_opts {
 } vd_video_write_opts;
 void vd_video_write_opts_default(vd_video_write_opts *o);
 
-/* o may be NULL for defaults. */
+/* o may be NULL for defaults. Details (added by the io engineer):
+ *  - .mp4: libx264, preset medium, CRF 18 at quality 90 (about 0.33 per
+ *    quality point), one thread (same bytes everywhere). Odd sizes are
+ *    padded to even by repeating the last column/row, so the file is one
+ *    pixel wider/taller. .webm: libvpx-vp9 constant quality (CRF 20 at 90),
+ *    odd sizes kept. Both: BT.601 limited range, chroma = centred 2x2
+ *    averages, tagged in the stream.
+ *  - .gif: one global palette, exact when the video has <= 256 colours
+ *    (lossless), else median cut; delays in whole centiseconds; loops.
+ *  - .y4m: C444, BT.601 full range (XCOLORRANGE=FULL); reads back within
+ *    +-1 per channel.
+ *  - folder/: an existing folder is replaced only when it holds nothing but
+ *    NNNNNN.png frames; anything else there makes the write fail.
+ *  - The library sets FFmpeg's global log level to quiet. */
 vd_status vd_video_write(const char *path, const vd_video *v,
                          const vd_video_write_opts *o, vd_error *err);
 
@@ -58,5 +71,27 @@ void vd_video_read_opts_default(vd_video_read_opts *o);
 
 vd_status vd_video_read(const char *path, const vd_video_read_opts *o, vd_video *out,
                         vd_error *err);
+
+/* Details of reading (added by the io engineer):
+ *  - Frame folders and single images carry no frame rate: they read at
+ *    o->fps when set (no resampling), else at VD_VIDEO_DEFAULT_FPS.
+ *  - Frames whose timestamps are missing are taken as evenly spaced.
+ *  - A truncated or corrupt file is an error ("truncated or corrupt:
+ *    decoded 7 of 16 frames"), not a shorter video, so that a dataset never
+ *    trains on half a clip silently.
+ *  - Frames larger than VD_VIDEO_MAX_SIDE on a side, or more than
+ *    VD_VIDEO_MAX_BYTES of output in all, are refused.
+ *  - MP4 files written by vd_video_write with odd sizes read back one pixel
+ *    wider/taller (the padding repeats the last column/row).
+ *  - Alpha channels are dropped. */
+#define VD_VIDEO_DEFAULT_FPS 8.0
+
+/* What a file holds, without keeping the frames: the frame count comes from
+ * decoding every frame (exact even when the container does not say). */
+typedef struct vd_video_info {
+    int frames, width, height;
+    double fps;
+} vd_video_info;
+vd_status vd_video_probe(const char *path, vd_video_info *info, vd_error *err);
 
 #endif

@@ -35,14 +35,22 @@ typedef enum vd_colour {
 /* sRGB of each colour, as rendered. */
 extern const uint8_t vd_palette[VD_COLOUR_COUNT][3];
 const char *vd_colour_name(int colour); /* "red" */
+/* The enum of a canonical name ("red", "gray"/"grey"), -1 when unknown. */
+int vd_colour_from_name(const char *name);
 
 typedef enum vd_shape {
     VD_CIRCLE = 0, VD_SQUARE, VD_TRIANGLE, VD_SHAPE_COUNT
 } vd_shape;
 const char *vd_shape_name(int shape); /* "circle" */
+int vd_shape_from_name(const char *name);
+/* What the half-extent r means per shape: a circle of radius r; a square of
+ * side 2r; an equilateral triangle inscribed in the circle of radius r (one
+ * vertex straight up at angle 0). Area of each, in pixels^2. */
+float vd_world_shape_area(int shape, float r);
 
 typedef enum vd_size { VD_SMALL = 0, VD_MEDIUM, VD_LARGE, VD_SIZE_COUNT } vd_size;
 const char *vd_size_name(int size);
+int vd_size_from_name(const char *name);
 /* Radius (half-extent) in pixels of a size class at a frame size: a fixed
  * share of min(width, height). */
 float vd_size_radius(int size, int width, int height);
@@ -59,26 +67,32 @@ typedef enum vd_motion {
     VD_MOTION_COUNT
 } vd_motion;
 const char *vd_motion_name(int motion);
+int vd_motion_from_name(const char *name);
 
 /* Directions of motion, counter-clockwise from right (screen up is "up"). */
 typedef enum vd_direction {
     VD_DIR_NONE = 0, VD_RIGHT, VD_UP_RIGHT, VD_UP, VD_UP_LEFT, VD_LEFT,
     VD_DOWN_LEFT, VD_DOWN, VD_DOWN_RIGHT, VD_DIR_COUNT
 } vd_direction;
-const char *vd_direction_name(int dir); /* "up-left" */
+const char *vd_direction_name(int dir); /* "up-left"; "none" */
+int vd_direction_from_name(const char *name);
 /* Unit vector of a direction in screen coordinates (y down). */
 void vd_direction_vector(int dir, float *dx, float *dy);
 
 typedef enum vd_speed { VD_SPEED_NONE = 0, VD_SLOW, VD_FAST, VD_SPEED_COUNT } vd_speed;
-const char *vd_speed_name(int speed);
+const char *vd_speed_name(int speed); /* "none", "slow", "fast" */
+int vd_speed_from_name(const char *name);
 
 /* One object of a scene, with its trajectory. */
 typedef struct vd_world_object {
     int colour, shape, size; /* enums above */
     float radius;            /* half-extent in pixels */
-    float angle;             /* rotation in radians (fixed over the video) */
+    float angle;             /* rotation in radians (fixed over the video);
+                                positive turns clockwise on screen (y down) */
     int motion, direction, speed;
     int depth;               /* drawing order: higher is in front */
+    float mass;              /* for collisions: 1, or the shape's area */
+    float vx, vy;            /* velocity at frame 0, px / frame */
     float x[VD_WORLD_MAX_FRAMES], y[VD_WORLD_MAX_FRAMES]; /* centre per frame */
 } vd_world_object;
 
@@ -120,6 +134,14 @@ void vd_world_physics_default(vd_world_physics *phys, int width, int height,
 vd_status vd_world_sample(vd_scene *scene, const vd_world_params *p, vd_rng *rng,
                           vd_error *err);
 
+/* Video `index` of a dataset made with `seed`: its own rng stream
+ * vd_rng_fork(seed, index), so it does not depend on how many videos are
+ * made or in what order. Draws the scene, then its caption (caption may be
+ * NULL). */
+vd_status vd_world_generate(const vd_world_params *p, uint64_t seed, uint64_t index,
+                            vd_scene *scene, char *caption, size_t caption_size,
+                            vd_error *err);
+
 /* Rolls one free object forward with the world's physics: from position
  * (x0, y0) and velocity (vx0, vy0) at frame 0, with gravity on or off,
  * bouncing on the floor (given its radius), for `frames` frames. Used by the
@@ -155,6 +177,9 @@ typedef struct vd_prompt_spec {
     int motion;
     int direction;
     int speed;
+    /* VD_PASSING: 1 when the first object passes in front of the second,
+     * 0 behind; -1 open. */
+    int front;
 } vd_prompt_spec;
 
 /* Parses a prompt. A prompt the grammar cannot read is VD_ERR_FORMAT with a
@@ -164,5 +189,20 @@ vd_status vd_world_parse_prompt(const char *prompt, vd_prompt_spec *spec,
 
 /* The spec a scene's caption describes. */
 void vd_world_scene_spec(const vd_scene *scene, vd_prompt_spec *spec);
+
+/* Ground truth as JSON: appends one object (width, height, frames, fps,
+ * background, motion, physics, objects with their trajectories) to s;
+ * s->failed tells of a failed allocation. Positions are rounded to 1/1000
+ * pixel. */
+struct vd_strbuf;
+void vd_world_scene_json(struct vd_strbuf *s, const vd_scene *scene);
+/* Reads that object back (unknown names, missing members and sizes out of
+ * range are VD_ERR_FORMAT naming the member). */
+struct vd_json;
+vd_status vd_world_scene_from_json(const struct vd_json *obj, vd_scene *scene,
+                                   vd_error *err);
+
+/* Renders every frame: frames * height * width * 3 bytes. */
+void vd_world_render_video(const vd_scene *scene, uint8_t *rgb);
 
 #endif

@@ -1,0 +1,362 @@
+/* Multi-head attention, flash style (FlashAttention-2's algorithm on a CPU).
+ *
+ * Scores are never materialised beyond one [BQ x BK] tile per thread: the
+ * forward walks key blocks with an online softmax (running max m and sum l
+ * per query row), and the backward recomputes each tile's probabilities from
+ * the saved log-sum-exp. Matrix products are OpenBLAS sgemm calls on strided
+ * views of q, k and v, so a fused qkv buffer is read in place.
+ *
+ * Determinism: every parallel work item owns the rows it writes. The
+ * backward therefore runs two passes: one over key blocks (dK and dV summed
+ * over query blocks in a fixed order) and one over query blocks (dQ), each
+ * recomputing the tile it needs. This costs two extra products per tile
+ * compared with atomics, and buys results bit-identical for any thread count.
+ * sgemm is called inside the parallel region, where the OpenMP build of
+ * OpenBLAS stays single-threaded, so it does not oversubscribe the cores. */
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include "ops/cpu/cpu.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* Tile sizes: a [BQ x BK] score tile and its probability tile stay in L1/L2
+ * and each sgemm is large enough to amortise OpenBLAS's per-call cost. With
+ * D = 64, 64x64 up to 256x512 measured within noise of each other. */
+enum { ATT_BQ = 64, ATT_BK = 128 };
+
+static int att_threads(void) {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+static int att_thread_id(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+/* exp(x) for x <= 0 (scores minus a row maximum), written so that the
+ * compiler vectorises the loops calling it: Cody-Waite range reduction and
+ * Cephes' degree-6 polynomial (about 1 ulp). Returns 0 below -87.3, so
+ * masked scores (-inf) give exactly 0. libm's expf is not vectorised without
+ * -ffast-math and was the largest cost of the tile loop. */
+static inline float att_exp(float x) {
+    const float log2e = 1.44269504088896341f;
+    float xc = x < -87.3f ? -87.3f : x;
+    xc = xc > 88.0f ? 88.0f : xc;
+    /* Round to nearest by adding and removing 1.5 * 2^23 (exact for
+     * |t| < 2^22): unlike floorf (a libm call without -ffast-math) or an
+     * integer conversion (which blocks if-conversion under trapping math)
+     * the loops calling this vectorise. -ffast-math would fold the trick
+     * away, but it also makes floorf inline. */
+    const float t = xc * log2e;
+#ifdef __FAST_MATH__
+    const float n = floorf(t + 0.5f);
+#else
+    const float magic = 12582912.0f;
+    const float n = (t + magic) - magic;
+#endif
+    const int32_t ni = (int32_t)n;
+    float r = xc - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    union {
+        int32_t i;
+        float f;
+    } e;
+    e.i = (ni + 127) << 23;
+    float y = p * e.f;
+    return x < -87.3f ? 0.0f : y;
+}
+
+/* Sum of n floats in eight interleaved lanes, added in a fixed order. */
+static float att_sum(const float *x, int n) {
+    float lane[8] = {0};
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int l = 0; l < 8; l++) lane[l] += x[i + l];
+    for (; i < n; i++) lane[0] += x[i];
+    return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+}
+
+/* Maximum of n floats, in eight lanes so that it vectorises. */
+static float att_max(const float *x, int n) {
+    float lane[8] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY,
+                     -INFINITY, -INFINITY, -INFINITY, -INFINITY};
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int l = 0; l < 8; l++) lane[l] = x[i + l] > lane[l] ? x[i + l] : lane[l];
+    for (; i < n; i++) lane[0] = x[i] > lane[0] ? x[i] : lane[0];
+    float m = lane[0];
+    for (int l = 1; l < 8; l++) m = lane[l] > m ? lane[l] : m;
+    return m;
+}
+
+/* 1 when any key of the block is attended. */
+static int att_any(const uint8_t *mask, int n) {
+    if (!mask) return 1;
+    for (int i = 0; i < n; i++)
+        if (mask[i]) return 1;
+    return 0;
+}
+
+static int att_min(int a, int b) { return a < b ? a : b; }
+
+/* Scratch floats, rounded up to whole 64-byte lines so that per-thread
+ * slices never share a cache line. */
+static size_t att_round(size_t n) { return (n + 15) & ~(size_t)15; }
+
+vd_status vd_cpu_attention_fwd(float *out, float *lse, const float *q, const float *k,
+                               const float *v, const uint8_t *key_mask, int B, int Nq,
+                               int Nk, int H, int D, int q_stride, int kv_stride,
+                               float scale, vd_arena *ws) {
+    if (B <= 0 || Nq <= 0 || H <= 0 || D <= 0) return VD_OK;
+    if (!ws || Nk < 0 || q_stride < H * D || kv_stride < H * D) return VD_ERR_ARG;
+    const size_t HD = (size_t)H * D;
+    const int nqb = (Nq + ATT_BQ - 1) / ATT_BQ;
+    const int nthreads = att_threads();
+    const size_t per_thread = att_round((size_t)ATT_BQ * ATT_BK) + 2 * att_round(ATT_BQ);
+    size_t mark = vd_arena_mark(ws);
+    float *scratch = vd_arena_floats(ws, per_thread * (size_t)nthreads);
+    if (!scratch) {
+        vd_arena_reset(ws, mark);
+        return VD_ERR_NOMEM;
+    }
+    const long items = (long)B * H * nqb;
+
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
+    for (long it = 0; it < items; it++) {
+        const int b = (int)(it / ((long)H * nqb));
+        const int h = (int)(it / nqb % H);
+        const int i0 = (int)(it % nqb) * ATT_BQ;
+        const int nq = att_min(ATT_BQ, Nq - i0);
+        float *S = scratch + per_thread * (size_t)att_thread_id();
+        float *m = S + att_round((size_t)ATT_BQ * ATT_BK);
+        float *l = m + att_round(ATT_BQ);
+        float *o = out + ((size_t)b * Nq + i0) * HD + (size_t)h * D;
+        const float *qp = q + ((size_t)b * Nq + i0) * q_stride + (size_t)h * D;
+
+        for (int r = 0; r < nq; r++) {
+            m[r] = -INFINITY;
+            l[r] = 0.0f;
+            memset(o + r * HD, 0, (size_t)D * sizeof(float));
+        }
+        for (int j0 = 0; j0 < Nk; j0 += ATT_BK) {
+            const int nk = att_min(ATT_BK, Nk - j0);
+            const uint8_t *mk = key_mask ? key_mask + (size_t)b * Nk + j0 : NULL;
+            if (!att_any(mk, nk)) continue;
+            const float *kp = k + ((size_t)b * Nk + j0) * kv_stride + (size_t)h * D;
+            const float *vp = v + ((size_t)b * Nk + j0) * kv_stride + (size_t)h * D;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, D, scale, qp, q_stride,
+                        kp, kv_stride, 0.0f, S, nk);
+            for (int r = 0; r < nq; r++) {
+                float *s = S + (size_t)r * nk;
+                if (mk)
+                    for (int c = 0; c < nk; c++) s[c] = mk[c] ? s[c] : -INFINITY;
+                const float mx = att_max(s, nk);
+                const float mnew = mx > m[r] ? mx : m[r];
+                /* The block has an attended key, so mnew is finite; a NaN
+                 * score propagates instead of being hidden. */
+                for (int c = 0; c < nk; c++) s[c] = att_exp(s[c] - mnew);
+                const float alpha = m[r] == -INFINITY ? 0.0f : expf(m[r] - mnew);
+                l[r] = l[r] * alpha + att_sum(s, nk);
+                m[r] = mnew;
+                if (alpha != 1.0f) {
+                    float *orow = o + r * HD;
+                    for (int d = 0; d < D; d++) orow[d] *= alpha;
+                }
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, D, nk, 1.0f, S, nk, vp,
+                        kv_stride, 1.0f, o, (int)HD);
+        }
+        float *L = lse + ((size_t)b * H + h) * Nq + i0;
+        for (int r = 0; r < nq; r++) {
+            float *orow = o + r * HD;
+            if (l[r] > 0.0f) {
+                const float inv = 1.0f / l[r];
+                for (int d = 0; d < D; d++) orow[d] *= inv;
+                L[r] = m[r] + logf(l[r]);
+            } else {
+                /* Every key masked: zeros, and lse = -inf tells backward
+                 * that this row contributes nothing. */
+                memset(orow, 0, (size_t)D * sizeof(float));
+                L[r] = -INFINITY;
+            }
+        }
+    }
+    vd_arena_reset(ws, mark);
+    return VD_OK;
+}
+
+/* The geometry and inputs of one backward call, shared by both passes. */
+typedef struct att_bwd {
+    const float *dout, *q, *k, *v, *lse, *delta;
+    const uint8_t *key_mask;
+    int B, Nq, Nk, H, D, q_stride, kv_stride;
+    float scale;
+} att_bwd;
+
+/* Recomputes one tile for query rows [i0, i0+nq) and keys [j0, j0+nk) of
+ * (b, h): P = exp(scale q k^T - lse) into P, and, when dS is given,
+ * dS = P * (dO v^T - delta) into dS. Masked keys and fully masked rows give
+ * P = 0 and so contribute nothing. */
+static void att_tile(const att_bwd *a, int b, int h, int i0, int nq, int j0, int nk, float *P,
+                     float *dS) {
+    const size_t HD = (size_t)a->H * a->D;
+    const float *qp = a->q + ((size_t)b * a->Nq + i0) * a->q_stride + (size_t)h * a->D;
+    const float *kp = a->k + ((size_t)b * a->Nk + j0) * a->kv_stride + (size_t)h * a->D;
+    const float *vp = a->v + ((size_t)b * a->Nk + j0) * a->kv_stride + (size_t)h * a->D;
+    const float *L = a->lse + ((size_t)b * a->H + h) * a->Nq + i0;
+    const uint8_t *mk = a->key_mask ? a->key_mask + (size_t)b * a->Nk + j0 : NULL;
+
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, a->D, a->scale, qp, a->q_stride,
+                kp, a->kv_stride, 0.0f, P, nk);
+    for (int r = 0; r < nq; r++) {
+        float *p = P + (size_t)r * nk;
+        const float lr = L[r];
+        if (lr == -INFINITY) {
+            memset(p, 0, (size_t)nk * sizeof(float));
+            continue;
+        }
+        for (int c = 0; c < nk; c++) p[c] = att_exp(p[c] - lr);
+        if (mk)
+            for (int c = 0; c < nk; c++) p[c] = mk[c] ? p[c] : 0.0f;
+    }
+    if (!dS) return;
+    const float *dop = a->dout + ((size_t)b * a->Nq + i0) * HD + (size_t)h * a->D;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, a->D, 1.0f, dop, (int)HD, vp,
+                a->kv_stride, 0.0f, dS, nk);
+    const float *delta = a->delta + ((size_t)b * a->H + h) * a->Nq + i0;
+    for (int r = 0; r < nq; r++) {
+        float *ds = dS + (size_t)r * nk;
+        const float *p = P + (size_t)r * nk;
+        const float dr = delta[r];
+        for (int c = 0; c < nk; c++) ds[c] = p[c] * (ds[c] - dr);
+    }
+}
+
+/* dst rows (stride ld) += alpha * src rows (stride D). */
+static void att_add_rows(float *dst, int ld, const float *src, int rows, int D, float alpha) {
+    for (int r = 0; r < rows; r++) {
+        float *d = dst + (size_t)r * ld;
+        const float *s = src + (size_t)r * D;
+        for (int c = 0; c < D; c++) d[c] += alpha * s[c];
+    }
+}
+
+vd_status vd_cpu_attention_bwd(float *dq, float *dk, float *dv, const float *dout,
+                               const float *q, const float *k, const float *v,
+                               const float *out, const float *lse,
+                               const uint8_t *key_mask, int B, int Nq, int Nk, int H,
+                               int D, int q_stride, int kv_stride, float scale,
+                               vd_arena *ws) {
+    if (B <= 0 || Nq <= 0 || Nk <= 0 || H <= 0 || D <= 0) return VD_OK;
+    if (!dq && !dk && !dv) return VD_OK;
+    if (!ws || q_stride < H * D || kv_stride < H * D) return VD_ERR_ARG;
+    const size_t HD = (size_t)H * D;
+    const int nthreads = att_threads();
+    const size_t tile = att_round((size_t)ATT_BQ * ATT_BK);
+    const int acc_rows = ATT_BQ > ATT_BK ? ATT_BQ : ATT_BK;
+    const size_t per_thread = 2 * tile + 2 * att_round((size_t)acc_rows * D);
+    const size_t rows = (size_t)B * H * Nq;
+    size_t mark = vd_arena_mark(ws);
+    float *delta = vd_arena_floats(ws, rows);
+    float *scratch = vd_arena_floats(ws, per_thread * (size_t)nthreads);
+    if (!delta || !scratch) {
+        vd_arena_reset(ws, mark);
+        return VD_ERR_NOMEM;
+    }
+
+    /* delta_i = rowsum(dO_i * O_i), the softmax backward's correction. */
+#pragma omp parallel for schedule(static) num_threads(nthreads)
+    for (long row = 0; row < (long)rows; row++) {
+        const long b = row / ((long)H * Nq), h = row / Nq % H, i = row % Nq;
+        const float *o = out + ((size_t)b * Nq + i) * HD + (size_t)h * D;
+        const float *g = dout + ((size_t)b * Nq + i) * HD + (size_t)h * D;
+        float s = 0.0f;
+        for (int d = 0; d < D; d++) s += o[d] * g[d];
+        delta[row] = s;
+    }
+
+    const att_bwd a = {dout, q, k, v, lse, delta, key_mask, B, Nq, Nk, H, D, q_stride,
+                       kv_stride, scale};
+    const int nqb = (Nq + ATT_BQ - 1) / ATT_BQ;
+    const int nkb = (Nk + ATT_BK - 1) / ATT_BK;
+
+    /* Pass 1: dK, dV. Each item owns one key block of one (b, h). */
+    if (dk || dv) {
+        const long items = (long)B * H * nkb;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
+        for (long it = 0; it < items; it++) {
+            const int b = (int)(it / ((long)H * nkb));
+            const int h = (int)(it / nkb % H);
+            const int j0 = (int)(it % nkb) * ATT_BK;
+            const int nk = att_min(ATT_BK, Nk - j0);
+            if (!att_any(key_mask ? key_mask + (size_t)b * Nk + j0 : NULL, nk)) continue;
+            float *P = scratch + per_thread * (size_t)att_thread_id();
+            float *dS = P + tile;
+            float *dK = dS + tile;
+            float *dV = dK + att_round((size_t)acc_rows * D);
+            memset(dK, 0, (size_t)nk * D * sizeof(float));
+            memset(dV, 0, (size_t)nk * D * sizeof(float));
+            for (int i0 = 0; i0 < Nq; i0 += ATT_BQ) {
+                const int nq = att_min(ATT_BQ, Nq - i0);
+                att_tile(&a, b, h, i0, nq, j0, nk, P, dk ? dS : NULL);
+                const float *dop = dout + ((size_t)b * Nq + i0) * HD + (size_t)h * D;
+                const float *qp = q + ((size_t)b * Nq + i0) * q_stride + (size_t)h * D;
+                if (dv)
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, D, nq, 1.0f, P, nk,
+                                dop, (int)HD, 1.0f, dV, D);
+                if (dk)
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, D, nq, 1.0f, dS, nk,
+                                qp, q_stride, 1.0f, dK, D);
+            }
+            const size_t off = ((size_t)b * Nk + j0) * kv_stride + (size_t)h * D;
+            if (dk) att_add_rows(dk + off, kv_stride, dK, nk, D, scale);
+            if (dv) att_add_rows(dv + off, kv_stride, dV, nk, D, 1.0f);
+        }
+    }
+
+    /* Pass 2: dQ. Each item owns one query block of one (b, h). */
+    if (dq) {
+        const long items = (long)B * H * nqb;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
+        for (long it = 0; it < items; it++) {
+            const int b = (int)(it / ((long)H * nqb));
+            const int h = (int)(it / nqb % H);
+            const int i0 = (int)(it % nqb) * ATT_BQ;
+            const int nq = att_min(ATT_BQ, Nq - i0);
+            float *P = scratch + per_thread * (size_t)att_thread_id();
+            float *dS = P + tile;
+            float *dQ = dS + tile;
+            memset(dQ, 0, (size_t)nq * D * sizeof(float));
+            for (int j0 = 0; j0 < Nk; j0 += ATT_BK) {
+                const int nk = att_min(ATT_BK, Nk - j0);
+                if (!att_any(key_mask ? key_mask + (size_t)b * Nk + j0 : NULL, nk)) continue;
+                att_tile(&a, b, h, i0, nq, j0, nk, P, dS);
+                const float *kp = k + ((size_t)b * Nk + j0) * kv_stride + (size_t)h * D;
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, D, nk, 1.0f, dS, nk, kp,
+                            kv_stride, 1.0f, dQ, D);
+            }
+            att_add_rows(dq + ((size_t)b * Nq + i0) * q_stride + (size_t)h * D, q_stride, dQ, nq,
+                         D, scale);
+        }
+    }
+    vd_arena_reset(ws, mark);
+    return VD_OK;
+}

@@ -1,0 +1,82 @@
+/* Linear layers on OpenBLAS. The weight is (N, K), PyTorch's layout, so both
+ * passes are row-major GEMMs with a transpose flag.
+ *
+ * OpenBLAS's own threading is not bit-reproducible across thread counts
+ * (0.3.21 changes how it blocks the reduction dimension with the thread count
+ * once that dimension passes a few hundred), so every product here is cut
+ * into output tiles whose size depends on the shape only, one GEMM call per
+ * tile inside an OpenMP loop. OpenBLAS runs single-threaded inside an active
+ * parallel region (and has one thread when OpenMP has one), so each tile is
+ * computed the same way whatever the thread count, and no tile splits the
+ * reduction. */
+#include <cblas.h>
+#include <string.h>
+
+#include "ops/cpu/cpu.h"
+
+/* Columns of db summed per task: each task walks every row of dy over its own
+ * columns, so every column is reduced in row order whatever the threads. */
+enum { DB_COLS = 64 };
+
+/* Tile extent along a dimension of `len`: about an eighth of it, so a product
+ * has up to 64 tiles, but no thinner than `least` (GEMM efficiency). */
+static int tile_len(int len, int least) {
+    int t = (len + 7) / 8;
+    t = (t + 15) / 16 * 16;
+    return t < least ? least : t;
+}
+
+/* C[M, N] = op(A)[M, K] . op(B)[K, N] + beta C, tile by tile. When bias is
+ * given, each tile of C is first filled with it (one value per column) and
+ * beta must be 1. */
+static void gemm_tiled(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K,
+                       const float *A, int lda, const float *B, int ldb, float beta,
+                       float *C, int ldc, const float *bias) {
+    int tm = tile_len(M, 32), tn = tile_len(N, 64);
+    int rows_t = (M + tm - 1) / tm, cols_t = (N + tn - 1) / tn;
+    int tiles = rows_t * cols_t;
+#pragma omp parallel for schedule(static)
+    for (int t = 0; t < tiles; t++) {
+        int r0 = (t / cols_t) * tm, c0 = (t % cols_t) * tn;
+        int m = r0 + tm < M ? tm : M - r0, n = c0 + tn < N ? tn : N - c0;
+        float *ct = C + (size_t)r0 * ldc + c0;
+        if (bias)
+            for (int i = 0; i < m; i++) memcpy(ct + (size_t)i * ldc, bias + c0, (size_t)n * sizeof *C);
+        if (K <= 0) {
+            if (!bias && beta == 0.0f)
+                for (int i = 0; i < m; i++) memset(ct + (size_t)i * ldc, 0, (size_t)n * sizeof *C);
+            continue;
+        }
+        const float *at = ta == CblasNoTrans ? A + (size_t)r0 * lda : A + r0;
+        const float *bt = tb == CblasNoTrans ? B + c0 : B + (size_t)c0 * ldb;
+        cblas_sgemm(CblasRowMajor, ta, tb, m, n, K, 1.0f, at, lda, bt, ldb, beta, ct, ldc);
+    }
+}
+
+void vd_cpu_linear_fwd(float *y, const float *x, const float *w, const float *b,
+                       int M, int K, int N) {
+    if (M <= 0 || N <= 0) return;
+    gemm_tiled(CblasNoTrans, CblasTrans, M, N, K, x, K, w, K, b ? 1.0f : 0.0f, y, N, b);
+}
+
+void vd_cpu_linear_bwd(float *dx, float *dw, float *db, const float *dy,
+                       const float *x, const float *w, int M, int K, int N) {
+    if (M <= 0 || N <= 0) return;
+    if (dx && K > 0) /* dx[M, K] += dy[M, N] . w[N, K] */
+        gemm_tiled(CblasNoTrans, CblasNoTrans, M, K, N, dy, N, w, K, 1.0f, dx, K, NULL);
+    if (dw && K > 0) /* dw[N, K] += dy^T[N, M] . x[M, K] */
+        gemm_tiled(CblasTrans, CblasNoTrans, N, K, M, dy, N, x, K, 1.0f, dw, K, NULL);
+    if (db) {
+        int tasks = (N + DB_COLS - 1) / DB_COLS;
+#pragma omp parallel for schedule(static) if ((size_t)M * N > 65536)
+        for (int t = 0; t < tasks; t++) {
+            int c0 = t * DB_COLS, c1 = c0 + DB_COLS < N ? c0 + DB_COLS : N;
+            double acc[DB_COLS] = {0};
+            for (int i = 0; i < M; i++) {
+                const float *row = dy + (size_t)i * N;
+                for (int c = c0; c < c1; c++) acc[c - c0] += row[c];
+            }
+            for (int c = c0; c < c1; c++) db[c] += (float)acc[c - c0];
+        }
+    }
+}

@@ -1,0 +1,139 @@
+/* LayerNorm and RMSNorm over the last dimension of x[M, C].
+ *
+ * Rows are independent, so forward and dx run in parallel over rows. The
+ * parameter gradients (dw, db) are sums over rows: each task owns a fixed
+ * block of columns and walks every row in order, so the sums do not depend
+ * on the thread count and no task writes another's columns. Row statistics
+ * accumulate in double: activations with a large mean relative to their
+ * spread would lose the variance to cancellation in float. */
+#include <math.h>
+
+#include "ops/cpu/cpu.h"
+
+enum { PARAM_COLS = 64 };
+
+#define PAR_IF(work) if ((size_t)(work) > 32768)
+
+void vd_cpu_layernorm_fwd(float *y, float *mean, float *rstd, const float *x,
+                          const float *w, const float *b, int M, int C, float eps) {
+#pragma omp parallel for schedule(static) PAR_IF((size_t)M * C)
+    for (int i = 0; i < M; i++) {
+        const float *xr = x + (size_t)i * C;
+        float *yr = y + (size_t)i * C;
+        double s = 0;
+        for (int c = 0; c < C; c++) s += xr[c];
+        double mu = s / C;
+        double v = 0; /* second pass: no cancellation */
+        for (int c = 0; c < C; c++) {
+            double d = xr[c] - mu;
+            v += d * d;
+        }
+        float m = (float)mu;
+        float r = (float)(1.0 / sqrt(v / C + (double)eps));
+        for (int c = 0; c < C; c++) {
+            float n = (xr[c] - m) * r;
+            if (w) n *= w[c];
+            if (b) n += b[c];
+            yr[c] = n;
+        }
+        if (mean) mean[i] = m;
+        if (rstd) rstd[i] = r;
+    }
+}
+
+void vd_cpu_layernorm_bwd(float *dx, float *dw, float *db, const float *dy,
+                          const float *x, const float *w, const float *mean,
+                          const float *rstd, int M, int C) {
+    if (dx) {
+#pragma omp parallel for schedule(static) PAR_IF((size_t)M * C)
+        for (int i = 0; i < M; i++) {
+            const float *xr = x + (size_t)i * C, *dyr = dy + (size_t)i * C;
+            float *dxr = dx + (size_t)i * C;
+            float m = mean[i], r = rstd[i];
+            /* dx = r * (g - mean(g) - xhat * mean(g * xhat)), g = dy * w */
+            double sg = 0, sgx = 0;
+            for (int c = 0; c < C; c++) {
+                float g = w ? dyr[c] * w[c] : dyr[c];
+                sg += g;
+                sgx += (double)g * ((xr[c] - m) * r);
+            }
+            float mg = (float)(sg / C), mgx = (float)(sgx / C);
+            for (int c = 0; c < C; c++) {
+                float g = w ? dyr[c] * w[c] : dyr[c];
+                float xh = (xr[c] - m) * r;
+                dxr[c] += r * (g - mg - xh * mgx);
+            }
+        }
+    }
+    if (dw || db) {
+        int tasks = (C + PARAM_COLS - 1) / PARAM_COLS;
+#pragma omp parallel for schedule(static) PAR_IF((size_t)M * C)
+        for (int t = 0; t < tasks; t++) {
+            int c0 = t * PARAM_COLS, c1 = c0 + PARAM_COLS < C ? c0 + PARAM_COLS : C;
+            double aw[PARAM_COLS] = {0}, ab[PARAM_COLS] = {0};
+            for (int i = 0; i < M; i++) {
+                const float *xr = x + (size_t)i * C, *dyr = dy + (size_t)i * C;
+                float m = mean[i], r = rstd[i];
+                for (int c = c0; c < c1; c++) {
+                    aw[c - c0] += (double)dyr[c] * ((xr[c] - m) * r);
+                    ab[c - c0] += dyr[c];
+                }
+            }
+            for (int c = c0; c < c1; c++) {
+                if (dw) dw[c] += (float)aw[c - c0];
+                if (db) db[c] += (float)ab[c - c0];
+            }
+        }
+    }
+}
+
+void vd_cpu_rmsnorm_fwd(float *y, float *rstd, const float *x, const float *w,
+                        int M, int C, float eps) {
+#pragma omp parallel for schedule(static) PAR_IF((size_t)M * C)
+    for (int i = 0; i < M; i++) {
+        const float *xr = x + (size_t)i * C;
+        float *yr = y + (size_t)i * C;
+        double ss = 0;
+        for (int c = 0; c < C; c++) ss += (double)xr[c] * xr[c];
+        float r = (float)(1.0 / sqrt(ss / C + (double)eps));
+        for (int c = 0; c < C; c++) yr[c] = w ? xr[c] * r * w[c] : xr[c] * r;
+        if (rstd) rstd[i] = r;
+    }
+}
+
+void vd_cpu_rmsnorm_bwd(float *dx, float *dw, const float *dy, const float *x,
+                        const float *w, const float *rstd, int M, int C) {
+    if (dx) {
+#pragma omp parallel for schedule(static) PAR_IF((size_t)M * C)
+        for (int i = 0; i < M; i++) {
+            const float *xr = x + (size_t)i * C, *dyr = dy + (size_t)i * C;
+            float *dxr = dx + (size_t)i * C;
+            float r = rstd[i];
+            /* dx = r * (g - x * r^2 * mean(g * x)), g = dy * w */
+            double sgx = 0;
+            for (int c = 0; c < C; c++) {
+                float g = w ? dyr[c] * w[c] : dyr[c];
+                sgx += (double)g * xr[c];
+            }
+            float k = (float)(sgx / C) * r * r;
+            for (int c = 0; c < C; c++) {
+                float g = w ? dyr[c] * w[c] : dyr[c];
+                dxr[c] += r * (g - xr[c] * k);
+            }
+        }
+    }
+    if (dw) {
+        int tasks = (C + PARAM_COLS - 1) / PARAM_COLS;
+#pragma omp parallel for schedule(static) PAR_IF((size_t)M * C)
+        for (int t = 0; t < tasks; t++) {
+            int c0 = t * PARAM_COLS, c1 = c0 + PARAM_COLS < C ? c0 + PARAM_COLS : C;
+            double aw[PARAM_COLS] = {0};
+            for (int i = 0; i < M; i++) {
+                const float *xr = x + (size_t)i * C, *dyr = dy + (size_t)i * C;
+                float r = rstd[i];
+                for (int c = c0; c < c1; c++) aw[c - c0] += (double)dyr[c] * (xr[c] * r);
+            }
+            for (int c = c0; c < c1; c++) dw[c] += (float)aw[c - c0];
+        }
+    }
+}
