@@ -33,6 +33,9 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 # `make V=1` shows full command lines.
 Q := $(if $(V),,@)
 
+# Keep test objects (make would otherwise delete them as intermediates).
+.SECONDARY:
+
 .PHONY: all lib tests test test-unit test-asan fuzz bench demo clean deps goldens
 all: $(BUILD)/vidit
 
