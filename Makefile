@@ -68,7 +68,7 @@ test-unit: tests
 # The same tests under AddressSanitizer and UndefinedBehaviorSanitizer
 # (LeakSanitizer included). Slow tests read VIDIT_TEST_QUICK and shrink.
 test-asan:
-	$(MAKE) --no-print-directory BUILD=build-asan \
+	$(MAKE) --no-print-directory -j2 BUILD=build-asan \
 	  CFLAGS_OPT='-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined' \
 	  EXTRA_LDFLAGS='-fsanitize=address,undefined' tests
 	@VIDIT_TEST_QUICK=1 VIDIT_BIN=$(abspath build-asan/vidit) \
@@ -80,7 +80,9 @@ FUZZ_SECONDS ?= 30
 fuzz:
 	@sh fuzz/run.sh $(FUZZ_SECONDS)
 
-test: test-unit test-asan fuzz
+test: deps
+	$(MAKE) --no-print-directory -j2 tests
+	$(MAKE) --no-print-directory test-unit test-asan fuzz
 	@echo "all tests passed"
 
 bench: $(BUILD)/vidit
@@ -93,6 +95,14 @@ goldens:
 
 deps:
 	sh scripts/install-deps.sh
+
+# Until the text-to-video model lands, the demo makes toy-world videos and
+# judges them: out/demo/*.mp4 and the judge's table.
+demo:
+	sh scripts/install-deps.sh
+	$(MAKE) --no-print-directory -j2 all
+	$(BUILD)/vidit world --n 8 --seed 7 --out out/demo
+	$(BUILD)/vidit eval out/demo --table
 
 clean:
 	rm -rf build build-asan build-fuzz

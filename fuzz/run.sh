@@ -5,7 +5,7 @@ set -eu
 secs=${1:-30}
 out=build-fuzz
 mkdir -p $out fuzz/artifacts
-srcs="fuzz/fuzz_safetensors.c src/core/safetensors.c src/core/json.c src/core/tensor.c src/core/error.c src/core/alloc.c src/core/strbuf.c"
+srcs="fuzz/fuzz_safetensors.c src/core/safetensors.c src/core/json.c src/core/tensor.c src/core/error.c src/core/alloc.c src/core/strbuf.c src/core/utf8.c"
 clang -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
     -Iinclude -Isrc $srcs -o $out/fuzz_safetensors
 work=$out/corpus

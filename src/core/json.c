@@ -1,4 +1,5 @@
 #include "core/json.h"
+#include "core/utf8.h"
 
 #include <errno.h>
 #include <math.h>
@@ -177,32 +178,6 @@ static size_t put_utf8(unsigned char *o, unsigned cp) {
     return 4;
 }
 
-/* Length of a valid UTF-8 sequence at p, or 0 (overlongs, surrogates and
- * code points past U+10FFFF are invalid). */
-static size_t utf8_len(const unsigned char *p, const unsigned char *end) {
-    unsigned c = p[0];
-    size_t n;
-    unsigned lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        if (c == 0xE0) lo = 0xA0;
-        if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        if (c == 0xF0) lo = 0x90;
-        if (c == 0xF4) hi = 0x8F;
-    } else {
-        return 0;
-    }
-    if ((size_t)(end - p) < n) return 0;
-    if (p[1] < lo || p[1] > hi) return 0;
-    for (size_t i = 2; i < n; i++)
-        if (p[i] < 0x80 || p[i] > 0xBF) return 0;
-    return n;
-}
-
 /* Parses a string at ps->p (on the opening quote) into the pool. */
 static int parse_string(parser *ps, const char **out, size_t *out_len) {
     const unsigned char *open = ps->p;
@@ -261,7 +236,7 @@ static int parse_string(parser *ps, const char **out, size_t *out_len) {
             dst[o++] = (unsigned char)c;
             q++;
         } else {
-            size_t n = utf8_len(q, scan);
+            size_t n = vd_utf8_len(q, (size_t)(scan - q));
             if (!n) return fail_at(ps, q, VD_ERR_FORMAT, "invalid UTF-8 in string");
             memcpy(dst + o, q, n);
             o += n;

@@ -1,7 +1,6 @@
 #include "core/threads.h"
 
 #include <cblas.h>
-#include <stdlib.h>
 
 #include "vidit.h"
 
@@ -30,66 +29,31 @@ int vd_get_threads(void) {
 #endif
 }
 
-enum { SUM_BLOCK = 4096 };
+/* Blocks of at least 4096 elements and at most 1024 of them, so the block
+ * boundaries (and so the rounding) depend on n alone, never on the thread
+ * count, and the partials fit on the stack. y == NULL sums x. */
+enum { MIN_BLOCK = 4096, MAX_BLOCKS = 1024 };
 
-double vd_sum_f32(const float *x, size_t n) {
-    size_t nb = (n + SUM_BLOCK - 1) / SUM_BLOCK;
-    if (nb <= 1) {
-        double s = 0;
-        for (size_t i = 0; i < n; i++) s += x[i];
-        return s;
-    }
-    double stack[64];
-    double *part = nb <= 64 ? stack : malloc(nb * sizeof *part);
-    if (!part) { /* fall back to a serial sum: same blocks, same order */
-        double s = 0;
-        for (size_t b = 0; b < nb; b++) {
-            double p = 0;
-            size_t end = (b + 1) * SUM_BLOCK < n ? (b + 1) * SUM_BLOCK : n;
-            for (size_t i = b * SUM_BLOCK; i < end; i++) p += x[i];
-            s += p;
-        }
-        return s;
-    }
-#pragma omp parallel for schedule(static)
+static double block_reduce(const float *x, const float *y, size_t n) {
+    size_t block = MIN_BLOCK;
+    if (n > block * MAX_BLOCKS) block = (n + MAX_BLOCKS - 1) / MAX_BLOCKS;
+    size_t nb = (n + block - 1) / block;
+    double part[MAX_BLOCKS];
+#pragma omp parallel for schedule(static) if (nb > 1)
     for (size_t b = 0; b < nb; b++) {
         double p = 0;
-        size_t end = (b + 1) * SUM_BLOCK < n ? (b + 1) * SUM_BLOCK : n;
-        for (size_t i = b * SUM_BLOCK; i < end; i++) p += x[i];
+        size_t end = (b + 1) * block < n ? (b + 1) * block : n;
+        if (y)
+            for (size_t i = b * block; i < end; i++) p += (double)x[i] * y[i];
+        else
+            for (size_t i = b * block; i < end; i++) p += x[i];
         part[b] = p;
     }
     double s = 0;
     for (size_t b = 0; b < nb; b++) s += part[b];
-    if (part != stack) free(part);
     return s;
 }
 
-double vd_dot_f32(const float *x, const float *y, size_t n) {
-    size_t nb = (n + SUM_BLOCK - 1) / SUM_BLOCK;
-    double s = 0;
-    if (nb <= 1) {
-        for (size_t i = 0; i < n; i++) s += (double)x[i] * y[i];
-        return s;
-    }
-    double stack[64];
-    double *part = nb <= 64 ? stack : malloc(nb * sizeof *part);
-    if (!part) {
-        for (size_t b = 0; b < nb; b++) {
-            double p = 0;
-            size_t end = (b + 1) * SUM_BLOCK < n ? (b + 1) * SUM_BLOCK : n;
-            for (size_t i = b * SUM_BLOCK; i < end; i++) p += (double)x[i] * y[i];
-            s += p;
-        }
-        return s;
-    }
-#pragma omp parallel for schedule(static)
-    for (size_t b = 0; b < nb; b++) {
-        double p = 0;
-        size_t end = (b + 1) * SUM_BLOCK < n ? (b + 1) * SUM_BLOCK : n;
-        for (size_t i = b * SUM_BLOCK; i < end; i++) p += (double)x[i] * y[i];
-        part[b] = p;
-    }
-    for (size_t b = 0; b < nb; b++) s += part[b];
-    if (part != stack) free(part);
-    return s;
-}
+double vd_sum_f32(const float *x, size_t n) { return block_reduce(x, NULL, n); }
+
+double vd_dot_f32(const float *x, const float *y, size_t n) { return block_reduce(x, y, n); }
