@@ -7,7 +7,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/threads.h"
-#include "ops/cpu/cpu.h"
+#include "ops/ops.h"
 
 struct vd_adamw {
     const vd_allocator *allocator;
@@ -91,7 +91,7 @@ void vd_adamw_step(vd_adamw *opt, float *params, const float *grads, float lr) {
     const vd_adamw_config *c = &opt->config;
     int step = (int)++opt->steps;
     if (!opt->mask) {
-        vd_cpu_adamw_step(params, grads, opt->m, opt->v, opt->n, lr, c->beta1, c->beta2,
+        vd_ops_cpu()->adamw_step(params, grads, opt->m, opt->v, opt->n, lr, c->beta1, c->beta2,
                           c->eps, c->weight_decay, step);
         return;
     }
@@ -101,7 +101,7 @@ void vd_adamw_step(vd_adamw *opt, float *params, const float *grads, float lr) {
     while (i < opt->n) {
         size_t j = i + 1;
         while (j < opt->n && opt->mask[j] == opt->mask[i]) j++;
-        vd_cpu_adamw_step(params + i, grads + i, opt->m + i, opt->v + i, j - i, lr,
+        vd_ops_cpu()->adamw_step(params + i, grads + i, opt->m + i, opt->v + i, j - i, lr,
                           c->beta1, c->beta2, c->eps, opt->mask[i] ? c->weight_decay : 0.0f,
                           step);
         i = j;
@@ -175,7 +175,7 @@ vd_status vd_adamw_load(vd_adamw *opt, const vd_st_file *f, const char *prefix,
 float vd_grad_clip_norm(float *grad, size_t n, float max_norm) {
     double norm = sqrt(vd_dot_f32(grad, grad, n));
     if (isfinite(norm) && max_norm > 0 && norm > max_norm)
-        vd_cpu_scale(grad, (float)(max_norm / (norm + 1e-6)), n);
+        vd_ops_cpu()->scale(grad, (float)(max_norm / (norm + 1e-6)), n);
     return (float)norm;
 }
 
@@ -221,7 +221,7 @@ void vd_ema_free(vd_ema *ema) {
 }
 
 void vd_ema_update(vd_ema *ema, const float *params, float decay) {
-    vd_cpu_ema_update(ema->w, params, ema->n, decay);
+    vd_ops_cpu()->ema_update(ema->w, params, ema->n, decay);
 }
 
 void vd_ema_swap(vd_ema *ema, float *params) {
