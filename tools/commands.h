@@ -7,5 +7,9 @@ int cmd_world(int argc, char **argv); /* tools/cmd_world.c */
 int cmd_eval(int argc, char **argv);  /* tools/cmd_eval.c */
 int cmd_bench(int argc, char **argv); /* tools/cmd_bench.c */
 int cmd_video(int argc, char **argv); /* tools/cmd_video.c */
+int cmd_vae(int argc, char **argv);   /* tools/cmd_vae.c */
+/* (not cmd_train: tools/cmd_vae.c has a static function of that name) */
+int cmd_t2v_train(int argc, char **argv); /* tools/cmd_train.c */
+int cmd_generate(int argc, char **argv); /* tools/cmd_generate.c */
 
 #endif

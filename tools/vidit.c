@@ -13,6 +13,9 @@ static const struct {
     {"world", cmd_world, "generate captioned toy-world videos with ground truth"},
     {"eval", cmd_eval, "judge a folder of videos against their prompts"},
     {"video", cmd_video, "convert, probe and resample video files"},
+    {"vae", cmd_vae, "train and run the video compression network (causal 3D VAE)"},
+    {"train", cmd_t2v_train, "train the text-to-video model (flow matching on VAE latents)"},
+    {"generate", cmd_generate, "make videos from text prompts"},
     {"bench", cmd_bench, "measure operator and model speed"},
 };
 

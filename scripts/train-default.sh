@@ -1,0 +1,47 @@
+#!/bin/sh
+# Re-creates models/default.safetensors, the default text-to-video model,
+# from nothing but this repository: toy-world data, the VAE (unless
+# models/vae.safetensors exists), then the DiT (configs/t2v_default.json).
+#
+#   sh scripts/train-default.sh
+#
+# Every stage resumes: finished data folders are kept (captions.jsonl is
+# written last, atomically), `vidit vae train` and `vidit train` continue
+# from their checkpoints, and the latent cache is reused while the data and
+# the VAE are unchanged. After an interruption, run the same command again.
+# Sized for a 2-core machine: see the report in runs/t2v_default/log.csv.
+set -eu
+cd "$(dirname "$0")/.."
+
+VIDIT=build/vidit
+# The world the default model knows: one object, still or moving in a
+# straight line, on a plain background.
+WORLD="--max-objects 1 --motions still,linear --fps 8 --format y4m --quiet"
+
+make -j2 "$VIDIT"
+mkdir -p data/t2v models runs
+
+world() { # folder count seed size frames
+    if [ ! -f "data/t2v/$1/captions.jsonl" ]; then
+        rm -rf "data/t2v/$1"
+        $VIDIT world --out "data/t2v/$1" --n "$2" --seed "$3" --size "$4" --frames "$5" $WORLD
+    fi
+}
+world 64x64x17 2000 1 64x64 17
+world 64x48x17 600 2 64x48 17
+world 64x64x9 600 3 64x64 9
+# Held-out prompts for the samples judged during training: a seed never
+# trained on.
+world heldout 16 999 64x64 17
+
+if [ ! -f models/vae.safetensors ]; then
+    $VIDIT vae train --config configs/vae.json --data data/t2v/64x64x17 --out runs/vae
+    cp runs/vae/vae.safetensors models/vae.safetensors.tmp
+    mv models/vae.safetensors.tmp models/vae.safetensors
+fi
+
+# THREADS=1 helps on a machine shared with other jobs (OpenMP barriers).
+$VIDIT train --config configs/t2v_default.json ${THREADS:+--threads $THREADS}
+if [ -f models/default.safetensors ]; then
+    $VIDIT generate "a red circle moves right on a blue background" -o runs/t2v_default/example.mp4 --scale 4
+fi

@@ -1,0 +1,769 @@
+/* The causal video VAE: gradients of its blocks, PyTorch goldens,
+ * causality, streamed decoding, a tiny overfitting run, bad input and
+ * checkpoints. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/json.h"
+#include "io/dataset.h"
+#include "io/video.h"
+#include "train/vae_train.h"
+#include "models/vae.h"
+#include "models/vae_internal.h"
+#include "nn/resblock.h"
+#include "test.h"
+#include "train/checkpoint.h"
+#include "train/optim.h"
+#include "world/world.h"
+
+static const vd_ops *ops;
+
+/* ------------------------------------------------------ resblock gradient */
+
+typedef struct rb_ctx {
+    vd_resblock rb;
+    vd_params *p;
+    float *x, *y, *w;
+    int B, T, H, W;
+    vd_arena *ws;
+} rb_ctx;
+
+static double rb_loss(void *vctx) {
+    rb_ctx *c = vctx;
+    size_t mark = vd_arena_mark(c->ws);
+    vd_resblock_forward(ops, &c->rb, c->p, c->y, c->x, c->B, c->T, c->H, c->W, c->ws, NULL);
+    vd_arena_reset(c->ws, mark);
+    return vt_weighted_sum(c->y, c->w, (size_t)c->B * c->rb.cout * c->T * c->H * c->W);
+}
+
+static void test_resblock_grad(int cin, int cout, int kt) {
+    rb_ctx c = {.B = 2, .T = 3, .H = 5, .W = 4};
+    c.p = vd_params_new(NULL);
+    c.ws = vd_arena_new(NULL, 0);
+    vd_error err;
+    CHECK(!vd_resblock_declare(&c.rb, c.p, "rb", cin, cout, kt, 2, &err), "%s", err.message);
+    CHECK(!vd_params_alloc(c.p, 1, &err), "%s", err.message);
+    vd_rng rng;
+    vd_rng_init(&rng, 5);
+    vd_resblock_init(&c.rb, c.p, &rng);
+    /* Non-trivial norm affine parameters. */
+    vt_fill_uniform(vd_params_data(c.p, c.rb.norm1.w), (size_t)cin, 7);
+    vt_fill_uniform(vd_params_data(c.p, c.rb.norm2.b), (size_t)cout, 8);
+    size_t nin = (size_t)c.B * cin * c.T * c.H * c.W, nout = (size_t)c.B * cout * c.T * c.H * c.W;
+    c.x = malloc(nin * 4);
+    c.y = malloc(nout * 4);
+    c.w = malloc(nout * 4);
+    float *dx = calloc(nin, 4);
+    vt_fill_normal(c.x, nin, 1);
+    vt_fill_uniform(c.w, nout, 2);
+    vd_resblock_acts acts;
+    vd_params_zero_grad(c.p);
+    CHECK(!vd_resblock_forward(ops, &c.rb, c.p, c.y, c.x, c.B, c.T, c.H, c.W, c.ws, &acts), "fwd");
+    CHECK(!vd_resblock_backward(ops, &c.rb, c.p, dx, c.w, c.x, &acts, c.B, c.T, c.H, c.W, c.ws),
+          "bwd");
+    vd_arena_reset(c.ws, 0);
+    char what[64];
+    snprintf(what, sizeof what, "resblock %d->%d kt%d dx", cin, cout, kt);
+    vt_gradcheck(what, rb_loss, &c, c.x, dx, nin, 1e-2, 2e-3, 2e-2, 60);
+    snprintf(what, sizeof what, "resblock %d->%d kt%d dparams", cin, cout, kt);
+    size_t np = vd_params_numel(c.p);
+    float *g = malloc(np * 4);
+    memcpy(g, vd_params_all_grad(c.p), np * 4);
+    vt_gradcheck(what, rb_loss, &c, vd_params_all(c.p), g, np, 3e-3, 2e-3, 2e-2, 120);
+    free(g);
+    free(dx);
+    free(c.x);
+    free(c.y);
+    free(c.w);
+    vd_arena_free(c.ws);
+    vd_params_free(c.p);
+}
+
+/* ---------------------------------------------- layers of a tiny VAE */
+
+static void tiny_config(vd_vae_config *c) {
+    vd_vae_config_default(c);
+    c->levels = 3;
+    int ch[3] = {4, 8, 8};
+    for (int i = 0; i < 3; i++) {
+        c->channels[i] = ch[i];
+        c->enc_blocks[i] = 1;
+        c->dec_blocks[i] = 1;
+        c->kt[i] = 3;
+    }
+    c->down_space[0] = c->down_space[1] = 1;
+    c->down_time[0] = c->down_time[1] = 1;
+    c->latent_channels = 2;
+    c->groups = 2;
+}
+
+/* A range of a layer list run as one composite block. */
+typedef struct blk_ctx {
+    vd_vae *v;
+    const vd_vae_layer *list;
+    int n, B;
+    vd_vae_shape in;
+    float *x, *w;
+    size_t nout;
+    vd_arena *ws;
+} blk_ctx;
+
+static double blk_loss(void *vctx) {
+    blk_ctx *c = vctx;
+    float *y;
+    vd_vae_shape ys;
+    size_t mark = vd_arena_mark(c->ws);
+    vd_vae_run(c->v, c->list, c->n, c->x, c->in, c->B, c->ws, NULL, &y, &ys);
+    double l = vt_weighted_sum(y, c->w, c->nout);
+    vd_arena_reset(c->ws, mark);
+    return l;
+}
+
+static void check_block(const char *what, vd_vae *v, const vd_vae_layer *list, int n,
+                        vd_vae_shape in) {
+    blk_ctx c = {.v = v, .list = list, .n = n, .B = 2, .in = in};
+    c.ws = vd_arena_new(NULL, 0);
+    size_t nin = (size_t)c.B * in.C * in.T * in.H * in.W;
+    c.x = malloc(nin * 4);
+    vt_fill_normal(c.x, nin, 11);
+    vd_vae_acts acts[8];
+    float *y;
+    vd_vae_shape ys;
+    vd_params_zero_grad(v->params);
+    CHECK(!vd_vae_run(v, list, n, c.x, in, c.B, c.ws, acts, &y, &ys), "%s forward", what);
+    c.nout = (size_t)c.B * ys.C * ys.T * ys.H * ys.W;
+    c.w = malloc(c.nout * 4);
+    vt_fill_uniform(c.w, c.nout, 12);
+    float *dx = calloc(nin, 4);
+    CHECK(!vd_vae_run_backward(v, list, n, acts, c.w, c.B, dx, c.ws), "%s backward", what);
+    vd_arena_reset(c.ws, 0);
+    char buf[96];
+    snprintf(buf, sizeof buf, "%s dx", what);
+    vt_gradcheck(buf, blk_loss, &c, c.x, dx, nin, 1e-2, 2e-3, 2e-2, 60);
+    /* The parameters of these layers only (others have zero gradient). */
+    size_t np = vd_params_numel(v->params);
+    float *g = malloc(np * 4);
+    memcpy(g, vd_params_all_grad(v->params), np * 4);
+    snprintf(buf, sizeof buf, "%s dparams", what);
+    float *all = vd_params_all(v->params);
+    size_t lo = np, hi = 0;
+    for (size_t i = 0; i < np; i++)
+        if (g[i] != 0.0f) {
+            if (i < lo) lo = i;
+            hi = i + 1;
+        }
+    CHECK(hi > lo, "%s: no parameter gradient", what);
+    if (hi > lo) vt_gradcheck(buf, blk_loss, &c, all + lo, g + lo, hi - lo, 1e-2, 2e-3, 2e-2, 80);
+    free(g);
+    free(dx);
+    free(c.x);
+    free(c.w);
+    vd_arena_free(c.ws);
+}
+
+static void test_blocks_grad(void) {
+    vd_vae_config cfg;
+    tiny_config(&cfg);
+    vd_vae *v;
+    vd_error err;
+    CHECK(!vd_vae_new(&v, &cfg, 1, 3, NULL, &err), "%s", err.message);
+    /* encoder: conv_in, block0, down0 (stride 2 in time and space), ... */
+    CHECK(v->enc[2].kind == VD_VAE_L_CONV && v->enc[2].conv.st == 2, "down layer");
+    vd_vae_shape s_down = {4, 5, 6, 6};
+    check_block("down block (res + strided causal conv)", v, v->enc + 1, 2, s_down);
+    /* decoder: conv_in, block(l2), up, conv, block(l1), up, conv, ... */
+    int up = -1;
+    for (int i = 0; i < v->n_dec; i++)
+        if (v->dec[i].kind == VD_VAE_L_UP && v->dec[i].ft == 2) {
+            up = i;
+            break;
+        }
+    CHECK(up > 0, "no temporal up layer");
+    vd_vae_shape s_up = {8, 3, 3, 3};
+    if (up > 0) check_block("up block (res + nearest x2 dropping frame 0 + conv)", v, v->dec + up - 1, 3, s_up);
+    vd_vae_shape s_out = {4, 5, 4, 4};
+    check_block("output head (norm + SiLU + conv)", v, v->dec + v->n_dec - 2, 2, s_out);
+    vd_vae_free(v);
+}
+
+/* ------------------------------------------------------- Gaussian head */
+
+typedef struct g_ctx {
+    float *h, *eps, *z, *w;
+    int B, Z;
+    size_t S;
+    float kl_weight;
+} g_ctx;
+
+static double g_loss(void *vctx) {
+    g_ctx *c = vctx;
+    float kl = vd_vae_gaussian_forward(c->z, c->h, c->eps, c->B, c->Z, c->S, -3.0f, 2.0f);
+    return vt_weighted_sum(c->z, c->w, (size_t)c->B * c->Z * c->S) + (double)c->kl_weight * kl;
+}
+
+static void test_gaussian_grad(void) {
+    g_ctx c = {.B = 2, .Z = 3, .S = 10, .kl_weight = 0.7f};
+    size_t nz = (size_t)c.B * c.Z * c.S;
+    c.h = malloc(2 * nz * 4);
+    c.eps = malloc(nz * 4);
+    c.z = malloc(nz * 4);
+    c.w = malloc(nz * 4);
+    float *dh = calloc(2 * nz, 4);
+    vt_fill_uniform(c.h, 2 * nz, 21);
+    for (size_t i = 0; i < 2 * nz; i++) c.h[i] *= 2.5f; /* some log-variances clamp */
+    vt_fill_normal(c.eps, nz, 22);
+    vt_fill_uniform(c.w, nz, 23);
+    vd_vae_gaussian_backward(dh, c.w, c.h, c.eps, c.B, c.Z, c.S, -3.0f, 2.0f, c.kl_weight);
+    /* Keep the finite differences away from the clamp's corners. */
+    for (size_t i = 0; i < 2 * nz; i++)
+        if (fabsf(c.h[i] - 2.0f) < 0.02f || fabsf(c.h[i] + 3.0f) < 0.02f) c.h[i] += 0.1f;
+    memset(dh, 0, 2 * nz * 4);
+    vd_vae_gaussian_backward(dh, c.w, c.h, c.eps, c.B, c.Z, c.S, -3.0f, 2.0f, c.kl_weight);
+    vt_gradcheck("gaussian head (sample + KL)", g_loss, &c, c.h, dh, 2 * nz, 1e-3, 1e-3, 1e-2,
+                 200);
+    /* KL of N(0, 1) is zero. */
+    float h0[4] = {0, 0, 0, 0};
+    CHECK(vd_vae_gaussian_forward(NULL, h0, NULL, 1, 1, 2, -30, 20) == 0.0f, "KL(N(0,1))");
+    free(c.h);
+    free(c.eps);
+    free(c.z);
+    free(c.w);
+    free(dh);
+}
+
+
+/* ------------------------------------------------ causality and streaming */
+
+static void test_causality(void) {
+    vd_vae_config cfg;
+    tiny_config(&cfg);
+    vd_vae *v;
+    vd_error err;
+    CHECK(!vd_vae_new(&v, &cfg, 0, 4, NULL, &err), "%s", err.message);
+    vd_arena *ws = vd_arena_new(NULL, 0);
+    int T = 9, H = 8, W = 8, Tl, Hl, Wl;
+    vd_vae_latent_shape(v, T, H, W, &Tl, &Hl, &Wl);
+    CHECK(Tl == 3 && Hl == 2 && Wl == 2, "latent shape %d %d %d", Tl, Hl, Wl);
+    size_t nx = (size_t)3 * T * H * W, nz = (size_t)2 * Tl * Hl * Wl, lf = (size_t)Hl * Wl;
+    float *x = malloc(nx * 4), *z0 = malloc(nz * 4), *z1 = malloc(nz * 4);
+    vt_fill_uniform(x, nx, 31);
+    CHECK(!vd_vae_encode(v, x, 1, T, H, W, z0, ws, &err), "%s", err.message);
+    /* Change frames 5..8: latent frames 0 and 1 (frames 0..4) must not move. */
+    for (int c = 0; c < 3; c++)
+        for (int t = 5; t < T; t++)
+            for (int i = 0; i < H * W; i++) x[((size_t)c * T + t) * H * W + i] *= -0.5f;
+    CHECK(!vd_vae_encode(v, x, 1, T, H, W, z1, ws, &err), "%s", err.message);
+    int same01 = 1, diff2 = 0;
+    for (int c = 0; c < 2; c++)
+        for (size_t i = 0; i < lf; i++) {
+            for (int t = 0; t < 2; t++)
+                same01 &= z0[(c * Tl + t) * lf + i] == z1[(c * Tl + t) * lf + i];
+            diff2 |= z0[(c * Tl + 2) * lf + i] != z1[(c * Tl + 2) * lf + i];
+        }
+    CHECK(same01, "latent frames 0-1 changed when frames 5.. changed");
+    CHECK(diff2, "latent frame 2 did not see frames 5..");
+    /* Change frames 1..8: latent frame 0 is bit-identical; a still image
+     * (T = 1) encodes to the same first latent frame. */
+    for (int c = 0; c < 3; c++)
+        for (int t = 1; t < T; t++)
+            for (int i = 0; i < H * W; i++) x[((size_t)c * T + t) * H * W + i] = 0.25f;
+    CHECK(!vd_vae_encode(v, x, 1, T, H, W, z1, ws, &err), "%s", err.message);
+    float *img = malloc((size_t)3 * H * W * 4), *zi = malloc((size_t)2 * lf * 4);
+    for (int c = 0; c < 3; c++)
+        memcpy(img + (size_t)c * H * W, x + (size_t)c * T * H * W, (size_t)H * W * 4);
+    CHECK(!vd_vae_encode(v, img, 1, 1, H, W, zi, ws, &err), "%s", err.message);
+    int same0 = 1;
+    float first[8];
+    for (int c = 0; c < 2; c++)
+        for (size_t i = 0; i < lf; i++) {
+            same0 &= z0[(c * Tl) * lf + i] == z1[(c * Tl) * lf + i];
+            first[c * lf + i] = z0[(c * Tl) * lf + i];
+        }
+    CHECK(same0, "latent frame 0 depends on frames after 0");
+    /* Equal up to the gemm's rounding (other column counts, other blocking). */
+    vt_close("still image == frame 0 of a video", zi, first, 2 * lf, 1e-5, 1e-5);
+    free(img);
+    free(zi);
+    free(x);
+    free(z0);
+    free(z1);
+    vd_arena_free(ws);
+    vd_vae_free(v);
+}
+
+static void test_stream_decode(void) {
+    vd_vae_config cfg;
+    tiny_config(&cfg);
+    cfg.dec_blocks[0] = 2;
+    vd_vae *v;
+    vd_error err;
+    CHECK(!vd_vae_new(&v, &cfg, 0, 6, NULL, &err), "%s", err.message);
+    int Tl = 4, Hl = 2, Wl = 3, T = 1 + 4 * (Tl - 1), H = 8, W = 12;
+    size_t nz = (size_t)2 * 2 * Tl * Hl * Wl, nx = (size_t)2 * 3 * T * H * W;
+    float *z = malloc(nz * 4), *a = malloc(nx * 4), *b = malloc(nx * 4);
+    vt_fill_normal(z, nz, 41);
+    vd_arena *ws = vd_arena_new(NULL, 0);
+    CHECK(!vd_vae_decode_full(v, z, 2, Tl, Hl, Wl, a, ws, &err), "%s", err.message);
+    CHECK(!vd_vae_decode(v, z, 2, Tl, Hl, Wl, b, ws, &err), "%s", err.message);
+    vt_close("chunked decode == whole decode", b, a, nx, 1e-5, 1e-5);
+    /* Memory: a 4x longer latent video uses the same arena high-water mark. */
+    size_t hw[2];
+    for (int k = 0; k < 2; k++) {
+        int tl = k ? 8 : 2;
+        size_t n = (size_t)2 * tl * Hl * Wl;
+        float *zz = malloc(n * 4), *xx = malloc((size_t)3 * (1 + 4 * (tl - 1)) * H * W * 4);
+        vt_fill_normal(zz, n, 42);
+        vd_arena *a2 = vd_arena_new(NULL, 0);
+        CHECK(!vd_vae_decode(v, zz, 1, tl, Hl, Wl, xx, a2, &err), "%s", err.message);
+        hw[k] = vd_arena_high_water(a2);
+        vd_arena_free(a2);
+        free(zz);
+        free(xx);
+    }
+    CHECK(hw[0] == hw[1] && hw[0] > 0, "decode high-water %zu (2 latent frames) vs %zu (8)",
+          hw[0], hw[1]);
+    printf("ok   streamed decode: arena high-water %zu bytes for 2 and 8 latent frames\n", hw[0]);
+    free(z);
+    free(a);
+    free(b);
+    vd_arena_free(ws);
+    vd_vae_free(v);
+}
+
+/* -------------------------------------------------------------- bad input */
+
+static void test_bad_input(void) {
+    vd_vae_config cfg;
+    tiny_config(&cfg);
+    vd_vae *v;
+    vd_error err;
+    CHECK(!vd_vae_new(&v, &cfg, 0, 4, NULL, &err), "%s", err.message);
+    CHECK(vd_vae_check_input(v, 8, 8, 8, &err) == VD_ERR_ARG && strstr(err.message, "1 + 4 k"),
+          "T = 8 accepted or unclear: %s", err.message);
+    CHECK(vd_vae_check_input(v, 0, 8, 8, &err) == VD_ERR_ARG, "T = 0 accepted");
+    CHECK(vd_vae_check_input(v, 5, 10, 8, &err) == VD_ERR_ARG && strstr(err.message, "multiples of 4"),
+          "H = 10 accepted or unclear: %s", err.message);
+    CHECK(vd_vae_check_input(v, 1, 4, 4, &err) == VD_OK, "a 4x4 still refused: %s", err.message);
+    vd_arena *ws = vd_arena_new(NULL, 0);
+    float x[3 * 8 * 8 * 8] = {0}, z[64];
+    CHECK(vd_vae_encode(v, x, 1, 8, 8, 8, z, ws, &err) == VD_ERR_ARG, "encode of 8 frames ran");
+    /* Config errors name the member. */
+    const char *bad = "{\"channels\":[4,6],\"groups\":4}";
+    vd_json *j = vd_json_parse(bad, strlen(bad), "cfg", &err);
+    vd_vae_config c2;
+    vd_vae_config_default(&c2);
+    CHECK(j && vd_vae_config_from_json(&c2, j, &err) && strstr(err.message, "channels[1]"),
+          "bad groups: %s", err.message);
+    vd_json_free(j);
+
+    /* Files: missing, corrupt, shapes that do not match the config. */
+    char dir[] = "/tmp/vd_test_vae_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    char path[256], path2[256];
+    snprintf(path, sizeof path, "%s/missing.safetensors", dir);
+    vd_vae *w = NULL;
+    CHECK(vd_vae_load(&w, path, NULL, &err) == VD_ERR_IO && !w, "missing file: %s", err.message);
+    snprintf(path, sizeof path, "%s/corrupt.safetensors", dir);
+    FILE *f = fopen(path, "wb");
+    fwrite("\x10\0\0\0\0\0\0\0{\"a\":", 1, 13, f);
+    fclose(f);
+    CHECK(vd_vae_load(&w, path, NULL, &err) != VD_OK && !w, "corrupt file loaded");
+    printf("ok   corrupt model: %s\n", err.message);
+    /* A file whose tensors were made with another config. */
+    vd_vae_config c3 = cfg;
+    c3.latent_channels = 3;
+    vd_vae *v3;
+    CHECK(!vd_vae_new(&v3, &c3, 0, 1, NULL, &err), "%s", err.message);
+    vd_st_writer *wr = vd_st_writer_new(NULL);
+    vd_strbuf s;
+    vd_strbuf_init(&s);
+    vd_vae_config_json(&s, &cfg);
+    CHECK(!vd_params_save(v3->params, NULL, wr, "", VD_F32, &err), "%s", err.message);
+    CHECK(!vd_st_writer_meta(wr, "vidit.vae.config", vd_strbuf_cstr(&s), &err), "%s", err.message);
+    snprintf(path, sizeof path, "%s/mismatch.safetensors", dir);
+    CHECK(!vd_st_writer_save(wr, path, &err), "%s", err.message);
+    vd_st_writer_free(wr);
+    vd_strbuf_free(&s);
+    CHECK(vd_vae_load(&w, path, NULL, &err) == VD_ERR_SHAPE && strstr(err.message, "encoder.conv_out.weight"),
+          "mismatched shapes: %s", err.message);
+    printf("ok   mismatched model: %s\n", err.message);
+    /* Round trip, and a save into a missing folder leaves nothing. */
+    snprintf(path, sizeof path, "%s/good.safetensors", dir);
+    float mean[2] = {0.5f, -1}, std[2] = {2, 3};
+    vd_vae_set_latent_stats(v, mean, std);
+    CHECK(!vd_vae_save(v, NULL, path, &err), "%s", err.message);
+    CHECK(!vd_vae_load(&w, path, NULL, &err) && w, "%s", err.message);
+    if (w) {
+        const float *m2, *s2;
+        CHECK(vd_vae_latent_stats(w, &m2, &s2) && m2[0] == 0.5f && s2[1] == 3, "stats");
+        CHECK(!memcmp(vd_params_all(w->params), vd_params_all(v->params),
+                      vd_params_numel(v->params) * 4), "weights differ after load");
+        vd_vae_free(w);
+    }
+    snprintf(path2, sizeof path2, "%s/nodir/x.safetensors", dir);
+    CHECK(vd_vae_save(v, NULL, path2, &err) == VD_ERR_IO, "save into a missing folder");
+    CHECK(access(path2, F_OK) != 0, "half-written file left");
+    remove(path);
+    snprintf(path, sizeof path, "%s/mismatch.safetensors", dir);
+    remove(path);
+    snprintf(path, sizeof path, "%s/corrupt.safetensors", dir);
+    remove(path);
+    rmdir(dir);
+    vd_vae_free(v3);
+    vd_arena_free(ws);
+    vd_vae_free(v);
+}
+
+/* ------------------------------------------------------- PyTorch goldens */
+
+/* Copies golden "p.<name>" into every parameter whose name starts with one
+ * of the prefixes; after a backward compares "g.<name>". */
+static void golden_params(vt_golden *g, vd_params *P, const char *const *prefixes, int np,
+                          int grads) {
+    for (size_t i = 0; i < vd_params_count(P); i++) {
+        const vd_param_info *in = vd_params_info(P, i);
+        int hit = 0;
+        for (int k = 0; k < np; k++) hit |= strncmp(in->name, prefixes[k], strlen(prefixes[k])) == 0;
+        if (!hit) continue;
+        char key[200];
+        snprintf(key, sizeof key, "%s.%s", grads ? "g" : "p", in->name);
+        size_t n = 0;
+        float *t = vt_golden_get(g, key, &n, NULL, NULL);
+        if (!t) continue;
+        CHECK(n == in->numel, "%s: %zu values, want %zu", key, n, in->numel);
+        if (n == in->numel) {
+            if (grads)
+                vt_close(key, vd_params_grad(P, i), t, n, 1e-4, 1e-3);
+            else
+                memcpy(vd_params_data(P, i), t, n * 4);
+        }
+        free(t);
+    }
+}
+
+static void test_golden_resblock(void) {
+    vt_golden *g = vt_golden_open("vae_resblock");
+    if (!g) return;
+    vd_params *P = vd_params_new(NULL);
+    vd_resblock rb;
+    vd_error err;
+    CHECK(!vd_resblock_declare(&rb, P, "rb", 4, 6, 3, 2, &err), "%s", err.message);
+    CHECK(!vd_params_alloc(P, 1, &err), "%s", err.message);
+    const char *pre[1] = {"rb."};
+    golden_params(g, P, pre, 1, 0);
+    size_t nx, ny, nd;
+    float *x = vt_golden_get(g, "x", &nx, NULL, NULL), *y = vt_golden_get(g, "y", &ny, NULL, NULL);
+    float *dy = vt_golden_get(g, "dy", &nd, NULL, NULL), *dxw = vt_golden_get(g, "dx", &nx, NULL, NULL);
+    vd_arena *ws = vd_arena_new(NULL, 0);
+    if (x && y && dy && dxw) {
+        float *got = malloc(ny * 4), *dx = calloc(nx, 4);
+        vd_resblock_acts a;
+        vd_params_zero_grad(P);
+        CHECK(!vd_resblock_forward(ops, &rb, P, got, x, 2, 3, 5, 5, ws, &a), "fwd");
+        vt_close("golden resblock y", got, y, ny, 1e-4, 1e-3);
+        CHECK(!vd_resblock_backward(ops, &rb, P, dx, dy, x, &a, 2, 3, 5, 5, ws), "bwd");
+        vt_close("golden resblock dx", dx, dxw, nx, 1e-4, 1e-3);
+        golden_params(g, P, pre, 1, 1);
+        free(got);
+        free(dx);
+    }
+    free(x);
+    free(y);
+    free(dy);
+    free(dxw);
+    vd_arena_free(ws);
+    vd_params_free(P);
+    vt_golden_close(g);
+}
+
+static void golden_layers(const char *name, vd_vae *v, const vd_vae_layer *list, int n,
+                          vd_vae_shape in, const char *const *prefixes, int np) {
+    vt_golden *g = vt_golden_open(name);
+    if (!g) return;
+    golden_params(g, v->params, prefixes, np, 0);
+    size_t nx, ny, nd;
+    float *x = vt_golden_get(g, "x", &nx, NULL, NULL), *y = vt_golden_get(g, "y", &ny, NULL, NULL);
+    float *dy = vt_golden_get(g, "dy", &nd, NULL, NULL), *dxw = vt_golden_get(g, "dx", &nx, NULL, NULL);
+    vd_arena *ws = vd_arena_new(NULL, 0);
+    if (x && y && dy && dxw) {
+        vd_vae_acts acts[8];
+        float *out, *dx = calloc(nx, 4);
+        vd_vae_shape os;
+        char what[96];
+        vd_params_zero_grad(v->params);
+        CHECK(!vd_vae_run(v, list, n, x, in, 2, ws, acts, &out, &os), "%s fwd", name);
+        CHECK((size_t)2 * os.C * os.T * os.H * os.W == ny, "%s: output size", name);
+        snprintf(what, sizeof what, "golden %s y", name);
+        vt_close(what, out, y, ny, 1e-4, 1e-3);
+        CHECK(!vd_vae_run_backward(v, list, n, acts, dy, 2, dx, ws), "%s bwd", name);
+        snprintf(what, sizeof what, "golden %s dx", name);
+        vt_close(what, dx, dxw, nx, 1e-4, 1e-3);
+        golden_params(g, v->params, prefixes, np, 1);
+        free(dx);
+    }
+    free(x);
+    free(y);
+    free(dy);
+    free(dxw);
+    vd_arena_free(ws);
+    vt_golden_close(g);
+}
+
+static void test_golden_blocks(void) {
+    vd_vae_config cfg;
+    tiny_config(&cfg);
+    vd_vae *v;
+    vd_error err;
+    CHECK(!vd_vae_new(&v, &cfg, 1, 3, NULL, &err), "%s", err.message);
+    const char *down[2] = {"encoder.level0.block0.", "encoder.level0.down."};
+    golden_layers("vae_down", v, v->enc + 1, 2, (vd_vae_shape){4, 5, 6, 6}, down, 2);
+    int up = 0;
+    while (up < v->n_dec && !(v->dec[up].kind == VD_VAE_L_UP && v->dec[up].ft == 2)) up++;
+    const char *ups[1] = {"decoder.level2.up."};
+    if (up < v->n_dec) golden_layers("vae_up", v, v->dec + up, 2, (vd_vae_shape){8, 3, 2, 2}, ups, 1);
+    vd_vae_free(v);
+}
+
+/* ------------------------------------------------------ tiny training runs */
+
+/* Renders toy-world clip i at 32x32 with `frames` frames into rgb. */
+static void world_clip(uint8_t *rgb, int i, int frames) {
+    vd_world_params wp;
+    vd_world_params_default(&wp);
+    wp.width = wp.height = 32;
+    wp.frames = frames;
+    vd_scene scene;
+    vd_error err;
+    CHECK(!vd_world_generate(&wp, 77, (uint64_t)i, &scene, NULL, 0, &err), "%s", err.message);
+    for (int t = 0; t < frames; t++) vd_world_render(&scene, t, rgb + (size_t)t * 32 * 32 * 3);
+}
+
+static void small_config(vd_vae_config *c) {
+    vd_vae_config_default(c);
+    c->levels = 3;
+    int ch[3] = {8, 16, 16}, kt[3] = {1, 3, 3};
+    for (int i = 0; i < 3; i++) {
+        c->channels[i] = ch[i];
+        c->enc_blocks[i] = c->dec_blocks[i] = 1;
+        c->kt[i] = kt[i];
+    }
+    c->down_space[0] = c->down_space[1] = 1;
+    c->down_time[0] = c->down_time[1] = 1;
+    c->latent_channels = 8;
+    c->groups = 4;
+}
+
+/* Four 32x32x5 clips, overfitted: the model and optimiser work together. */
+static void test_overfit(void) {
+    int B = 4, T = 5, H = 32, W = 32, steps = vt_quick() ? 40 : 120;
+    double want = vt_quick() ? 17.0 : 21.0;
+    size_t frame = (size_t)H * W * 3, per = (size_t)3 * T * H * W;
+    uint8_t *rgb = malloc(frame * T * B), *rec = malloc(frame * T * B);
+    float *x = malloc(per * B * 4), *y = malloc(per * B * 4), *z = malloc((size_t)B * 8 * 2 * 8 * 8 * 4);
+    for (int b = 0; b < B; b++) {
+        world_clip(rgb + frame * T * b, b, T);
+        vd_vae_from_rgb(x + per * b, rgb + frame * T * b, T, H, W);
+    }
+    vd_vae_config cfg;
+    small_config(&cfg);
+    vd_vae *v;
+    vd_error err;
+    CHECK(!vd_vae_new(&v, &cfg, 1, 9, NULL, &err), "%s", err.message);
+    vd_params *P = v->params;
+    size_t np = vd_params_numel(P);
+    vd_adamw *opt;
+    vd_adamw_config ac = {5e-3f, 0.9f, 0.99f, 1e-8f, 0.0f};
+    CHECK(!vd_adamw_new(&opt, NULL, np, &ac, &err), "%s", err.message);
+    vd_arena *ws = vd_arena_new(NULL, 0);
+    vd_rng rng;
+    vd_rng_init(&rng, 3);
+    vd_vae_losses L = {0, 0, 0};
+    float first = 0;
+    size_t allocs = 0;
+    for (int s = 0; s < steps; s++) {
+        vd_params_zero_grad(P);
+        CHECK(!vd_vae_train_step(v, x, B, T, H, W, &rng, 0, 1e-6f, ws, NULL, &L, &err), "%s", err.message);
+        if (s == 0) first = L.recon;
+        if (s == 1) allocs = vd_arena_system_allocs(ws);
+        vd_grad_clip_norm(vd_params_all_grad(P), np, 1.0f);
+        vd_adamw_step(opt, vd_params_all(P), vd_params_all_grad(P),
+                      vd_lr_schedule(s, 10, steps, 5e-3f, 5e-4f));
+    }
+    CHECK(vd_arena_system_allocs(ws) == allocs, "the arena allocated after step 2");
+    CHECK(!vd_vae_encode(v, x, B, T, H, W, z, ws, &err), "%s", err.message);
+    CHECK(!vd_vae_decode(v, z, B, 2, 8, 8, y, ws, &err), "%s", err.message);
+    for (int b = 0; b < B; b++) vd_vae_to_rgb(rec + frame * T * b, y + per * b, T, H, W);
+    double psnr = vd_psnr_u8(rgb, rec, frame * T * B);
+    CHECK(psnr >= want, "overfit PSNR %.2f dB < %.1f after %d steps (MSE %.5f -> %.5f)", psnr,
+          want, steps, first, L.recon);
+    printf("ok   overfit 4 clips 32x32x5: %d steps, MSE %.4f -> %.5f, PSNR %.2f dB (want >= %.1f)\n",
+           steps, first, L.recon, psnr, want);
+    vd_arena_free(ws);
+    vd_adamw_free(opt);
+    vd_vae_free(v);
+    free(rgb);
+    free(rec);
+    free(x);
+    free(y);
+    free(z);
+}
+
+/* A run stopped after 3 steps and resumed equals one that never stopped. */
+static int same_tensors(const char *a, const char *b) {
+    vd_st_file *fa = NULL, *fb = NULL;
+    vd_error err;
+    int same = !vd_st_open(&fa, a, &err) && !vd_st_open(&fb, b, &err) &&
+               vd_st_count(fa) == vd_st_count(fb);
+    for (size_t i = 0; same && i < vd_st_count(fa); i++) {
+        const vd_st_tensor *ta = vd_st_at(fa, i), *tb = vd_st_find(fb, ta->name);
+        same = tb && ta->nbytes == tb->nbytes && !memcmp(ta->data, tb->data, ta->nbytes);
+        if (!same) fprintf(stderr, "tensor %s differs\n", ta->name);
+    }
+    vd_st_close(fa);
+    vd_st_close(fb);
+    return same;
+}
+
+static void test_train_resume(void) {
+    char dir[] = "/tmp/vd_test_vae_run_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    char data[300], path[400], cfg[300], runa[300], runb[300];
+    snprintf(data, sizeof data, "%s/data", dir);
+    vd_error err;
+    vd_dataset_writer *dw = NULL;
+    CHECK(!vd_dataset_writer_new(&dw, data, &err), "%s", err.message);
+    for (int i = 0; i < 4; i++) {
+        vd_video v;
+        CHECK(!vd_video_alloc(&v, 9, 32, 32, 8.0, &err), "%s", err.message);
+        world_clip(v.rgb, i, 9);
+        snprintf(path, sizeof path, "%s/%d.y4m", data, i);
+        CHECK(!vd_video_write(path, &v, NULL, &err), "%s", err.message);
+        snprintf(path, sizeof path, "%d.y4m", i);
+        CHECK(!vd_dataset_writer_add(dw, path, "a clip", NULL, &err), "%s", err.message);
+        vd_video_free(&v);
+    }
+    CHECK(!vd_dataset_writer_close(dw, &err), "%s", err.message);
+    vd_dataset_writer_free(dw);
+    snprintf(cfg, sizeof cfg, "%s/vae.json", dir);
+    FILE *f = fopen(cfg, "w");
+    fputs("{\"model\":{\"channels\":[8,16,16],\"time_kernels\":[1,3,3],\"groups\":4,"
+          "\"spatial_compression\":4,\"temporal_compression\":4,\"latent_channels\":4},"
+          "\"train\":{\"steps\":6,\"batch\":2,\"clip_frames\":5,\"warmup\":2,\"log_every\":1,"
+          "\"sample_every\":0,\"checkpoint_every\":3,\"stats_videos\":4,\"seed\":5}}", f);
+    fclose(f);
+    snprintf(runa, sizeof runa, "%s/a", dir);
+    snprintf(runb, sizeof runb, "%s/b", dir);
+    vd_vae_train_opts o = {.config_path = cfg, .data = data, .out = runa};
+    vd_vae_train_report r;
+    CHECK(!vd_vae_train(&o, &r, &err), "run a: %s", err.message);
+    CHECK(r.step == 6 && !r.resumed, "run a: %lld steps", (long long)r.step);
+    o.out = runb;
+    o.stop_after = 3;
+    CHECK(!vd_vae_train(&o, &r, &err), "run b: %s", err.message);
+    CHECK(r.step == 3, "run b stopped at %lld", (long long)r.step);
+    o.stop_after = 0;
+    o.resume = 1;
+    o.config_path = NULL; /* the checkpoint's config is used */
+    CHECK(!vd_vae_train(&o, &r, &err), "run b resumed: %s", err.message);
+    CHECK(r.step == 6 && r.resumed && r.steps_this_run == 3, "resumed run: %lld steps",
+          (long long)r.step);
+    char pa[400], pb[400];
+    snprintf(pa, sizeof pa, "%s/checkpoint.safetensors", runa);
+    snprintf(pb, sizeof pb, "%s/checkpoint.safetensors", runb);
+    CHECK(same_tensors(pa, pb), "resumed checkpoint differs from the uninterrupted one");
+    snprintf(pa, sizeof pa, "%s/vae.safetensors", runa);
+    snprintf(pb, sizeof pb, "%s/vae.safetensors", runb);
+    CHECK(same_tensors(pa, pb), "resumed model differs from the uninterrupted one");
+    vd_vae *v = NULL;
+    CHECK(!vd_vae_load(&v, pb, NULL, &err) && v && vd_vae_latent_stats(v, NULL, NULL),
+          "model file without latent stats: %s", err.message);
+    vd_vae_free(v);
+    /* The log was rewritten past the checkpoint: steps 1..6 once each. */
+    snprintf(path, sizeof path, "%s/log.csv", runb);
+    char *text = NULL;
+    size_t len = 0;
+    CHECK(!vd_read_file(path, &text, &len, &err), "%s", err.message);
+    int rows = 0;
+    for (size_t i = 0; text && i < len; i++) rows += text[i] == '\n';
+    CHECK(rows == 7, "log.csv has %d lines, want header + 6", rows);
+    free(text);
+    snprintf(path, sizeof path, "%s/loss.svg", runb);
+    text = NULL;
+    CHECK(!vd_read_file(path, &text, &len, &err) && strstr(text, "<polyline"),
+          "loss.svg missing or without a curve");
+    free(text);
+    /* --resume without a checkpoint is an error; a mismatched checkpoint names the tensor. */
+    o.out = dir;
+    CHECK(vd_vae_train(&o, &r, &err) == VD_ERR_IO, "resume without a checkpoint");
+    printf("ok   train 3 + resume 3 == train 6 (checkpoint and model bit-identical)\n");
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0, "cleanup");
+}
+
+/* The whole model end to end: encoder, sampled latent, KL, decoder, MSE. */
+typedef struct full_ctx {
+    vd_vae *v;
+    float *x;
+    vd_arena *ws;
+} full_ctx;
+
+static double full_loss(void *vctx) {
+    full_ctx *c = vctx;
+    vd_rng rng;
+    vd_rng_init(&rng, 99);
+    vd_vae_losses L;
+    vd_error err;
+    vd_vae_train_step(c->v, c->x, 2, 5, 8, 8, &rng, 0, 0.5f, c->ws, NULL, &L, &err);
+    return L.loss;
+}
+
+static void test_full_grad(void) {
+    vd_vae_config cfg;
+    tiny_config(&cfg);
+    full_ctx c;
+    vd_error err;
+    CHECK(!vd_vae_new(&c.v, &cfg, 1, 3, NULL, &err), "%s", err.message);
+    size_t nx = (size_t)2 * 3 * 5 * 8 * 8;
+    c.x = malloc(nx * 4);
+    vt_fill_uniform(c.x, nx, 51);
+    c.ws = vd_arena_new(NULL, 0);
+    vd_params *P = c.v->params;
+    vd_params_zero_grad(P);
+    full_loss(&c);
+    size_t np = vd_params_numel(P);
+    float *g = malloc(np * 4);
+    memcpy(g, vd_params_all_grad(P), np * 4);
+    /* Encoder parameters come first: check both halves. */
+    vt_gradcheck("whole VAE (MSE + KL) dparams", full_loss, &c, vd_params_all(P), g, np, 3e-3,
+                 2e-4, 3e-2, 150);
+    size_t enc = vd_params_info(P, vd_params_find(P, "decoder.conv_in.weight"))->offset;
+    vt_gradcheck("whole VAE encoder dparams", full_loss, &c, vd_params_all(P), g, enc, 3e-3,
+                 2e-4, 3e-2, 100);
+    free(g);
+    free(c.x);
+    vd_arena_free(c.ws);
+    vd_vae_free(c.v);
+}
+
+int main(void) {
+    ops = vd_ops_cpu();
+    test_resblock_grad(4, 4, 3);
+    test_resblock_grad(4, 6, 1);
+    test_blocks_grad();
+    test_gaussian_grad();
+    test_full_grad();
+    test_golden_resblock();
+    test_golden_blocks();
+    test_causality();
+    test_stream_decode();
+    test_bad_input();
+    test_overfit();
+    test_train_resume();
+    return vt_result("test_vae");
+}
