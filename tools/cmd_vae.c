@@ -385,6 +385,13 @@ int cmd_vae(int argc, char **argv) {
         return argc < 1 ? 2 : 0;
     }
     const char *c = argv[0];
+    /* `vidit vae train --help` and friends: every sub-command's options are
+     * in the one usage text. */
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return 0;
+        }
     if (!strcmp(c, "train")) return cmd_train(argc - 1, argv + 1);
     if (!strcmp(c, "encode")) return cmd_encode(argc - 1, argv + 1);
     if (!strcmp(c, "decode")) return cmd_decode(argc - 1, argv + 1);
