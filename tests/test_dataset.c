@@ -155,10 +155,22 @@ static void test_writer(void) {
     }
     vd_dataset_free(ds);
 
-    snprintf(path, sizeof path, "%s/no/such/folder", root);
+    /* Missing parents are created (mkdir -p); a parent that is a file is
+     * an error naming the path. */
+    snprintf(path, sizeof path, "%s/new/nested", root);
     w = NULL;
-    CHECK(vd_dataset_writer_new(&w, path, &err) == VD_ERR_IO && w == NULL && strstr(err.message, path),
-          "writer in a missing parent: %s", err.message);
+    CHECK(vd_dataset_writer_new(&w, path, &err) == VD_OK && w != NULL,
+          "writer in missing parents: %s", err.message);
+    vd_dataset_writer_free(w);
+    rmdir(path);
+    snprintf(path, sizeof path, "%s/new", root);
+    rmdir(path);
+    char file_parent[600];
+    snprintf(file_parent, sizeof file_parent, "%s/captions.jsonl/sub", folder);
+    w = NULL;
+    CHECK(vd_dataset_writer_new(&w, file_parent, &err) == VD_ERR_IO && w == NULL &&
+              strstr(err.message, file_parent),
+          "writer under a file: %s", err.message);
     vd_dataset_writer_free(NULL);
 
     snprintf(path, sizeof path, "%s/captions.jsonl", folder);

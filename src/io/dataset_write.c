@@ -9,6 +9,7 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/fs.h"
 #include "core/json.h"
 #include "core/strbuf.h"
 #include "io/dataset.h"
@@ -21,13 +22,8 @@ struct vd_dataset_writer {
 vd_status vd_dataset_writer_new(vd_dataset_writer **out, const char *folder, vd_error *err) {
     *out = NULL;
     if (!folder || !*folder) return vd_fail(err, VD_ERR_ARG, "dataset: no folder given");
-    struct stat sb;
-    if (stat(folder, &sb) == 0) {
-        if (!S_ISDIR(sb.st_mode))
-            return vd_fail(err, VD_ERR_IO, "dataset: %s: exists and is not a folder", folder);
-    } else if (mkdir(folder, 0777) != 0 && errno != EEXIST) {
-        return vd_fail(err, VD_ERR_IO, "dataset: %s: cannot create folder: %s", folder, strerror(errno));
-    }
+    vd_status made = vd_mkdirs(folder, err);
+    if (made) return vd_fail_prefix(err, made, "dataset: ");
     vd_dataset_writer *w = vd_calloc(NULL, 1, sizeof *w);
     if (!w) return vd_fail(err, VD_ERR_NOMEM, "dataset: %s: out of memory", folder);
     vd_strbuf_init(&w->folder);

@@ -11,6 +11,7 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/fs.h"
 #include "core/strbuf.h"
 #include "diffusion/pipeline.h"
 #include "diffusion/sampler.h"
@@ -398,8 +399,8 @@ static vd_status setup(run *r, const vd_dit_train_opts *o, vd_dit_train_report *
     }
     if ((st = read_run(r, o, label, meta_dit, err))) goto done;
     snprintf(ck_path, ck_size, "%s/checkpoint.safetensors", r->out);
-    if (mkdir(r->out, 0777) != 0 && errno != EEXIST) {
-        st = vd_fail(err, VD_ERR_IO, "train: %s: cannot make the run folder", r->out);
+    if ((st = vd_mkdirs(r->out, err))) {
+        vd_fail_prefix(err, st, "train: run folder: ");
         goto done;
     }
     if ((st = vd_vae_load(&r->vae, r->vae_path, NULL, err))) goto done;

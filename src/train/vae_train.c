@@ -9,6 +9,7 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/fs.h"
 #include "core/strbuf.h"
 #include "io/dataset.h"
 #include "io/video.h"
@@ -295,8 +296,7 @@ vd_status vd_vae_train(const vd_vae_train_opts *o, vd_vae_train_report *rep, vd_
     memset(&r, 0, sizeof r);
     char ck_path[4096], path[4096], msg[8448];
     vd_status st = VD_OK;
-    if (mkdir(o->out, 0777) != 0 && errno != EEXIST)
-        return vd_fail(err, VD_ERR_IO, "vae train: %s: cannot make the run folder", o->out);
+    if ((st = vd_mkdirs(o->out, err))) return vd_fail_prefix(err, st, "vae train: run folder: ");
     join(ck_path, sizeof ck_path, o->out, "checkpoint.safetensors");
     int have_ck = access(ck_path, F_OK) == 0;
     if (o->resume && !have_ck)
