@@ -641,3 +641,18 @@ vd_status vd_read_file(const char *path, char **out, size_t *len, vd_error *err)
     if (len) *len = n;
     return VD_OK;
 }
+
+vd_status vd_json_get_fields(const vd_json *obj, const vd_json_field *fields, size_t n,
+                             vd_error *err) {
+    for (size_t i = 0; i < n; i++) {
+        vd_status st;
+        if (fields[i].f32) {
+            double d = *fields[i].f32;
+            if ((st = vd_json_get_num(obj, fields[i].key, *fields[i].f32, &d, err))) return st;
+            *fields[i].f32 = (float)d;
+        } else if ((st = vd_json_get_int(obj, fields[i].key, *fields[i].i64, fields[i].i64, err))) {
+            return st;
+        }
+    }
+    return VD_OK;
+}

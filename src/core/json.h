@@ -67,6 +67,17 @@ vd_status vd_json_get_str(const vd_json *obj, const char *key, const char *fallb
 vd_status vd_json_get_bool(const vd_json *obj, const char *key, int fallback,
                            int *out, vd_error *err);
 
+/* A table of optional config members read in one call: each entry names a
+ * key and exactly one destination (a float or an int64); a missing key
+ * leaves its destination as it is (the default). */
+typedef struct vd_json_field {
+    const char *key;
+    float *f32;
+    int64_t *i64;
+} vd_json_field;
+vd_status vd_json_get_fields(const vd_json *obj, const vd_json_field *fields, size_t n,
+                             vd_error *err);
+
 /* Reads a whole file (for JSON or anything else): malloc'd, NUL-terminated,
  * size in *len. Errors name the path. */
 vd_status vd_read_file(const char *path, char **out, size_t *len, vd_error *err);

@@ -53,26 +53,20 @@ vd_status vd_dit_train_config_from_json(vd_dit_train_config *c, const vd_json *t
     if (!t) return VD_OK;
     if (vd_json_type_of(t) != VD_JSON_OBJECT)
         return vd_fail(err, VD_ERR_FORMAT, "train config: \"train\" must be an object");
-    struct { const char *k; float *f; } fs[] = {
-        {"lr", &c->lr}, {"min_lr", &c->min_lr}, {"weight_decay", &c->weight_decay},
-        {"beta1", &c->beta1}, {"beta2", &c->beta2}, {"grad_clip", &c->grad_clip},
-        {"ema_decay", &c->ema_decay}, {"caption_dropout", &c->caption_dropout},
-        {"logit_mean", &c->tsample.logit_mean}, {"logit_std", &c->tsample.logit_std},
-        {"shift", &c->tsample.shift}};
-    struct { const char *k; int64_t *i; } is[] = {
-        {"steps", &c->steps}, {"warmup", &c->warmup}, {"log_every", &c->log_every},
-        {"checkpoint_every", &c->checkpoint_every}, {"eval_every", &c->eval_every}};
+    const vd_json_field fields[] = {
+        {"lr", &c->lr, NULL}, {"min_lr", &c->min_lr, NULL},
+        {"weight_decay", &c->weight_decay, NULL}, {"beta1", &c->beta1, NULL},
+        {"beta2", &c->beta2, NULL}, {"grad_clip", &c->grad_clip, NULL},
+        {"ema_decay", &c->ema_decay, NULL}, {"caption_dropout", &c->caption_dropout, NULL},
+        {"logit_mean", &c->tsample.logit_mean, NULL}, {"logit_std", &c->tsample.logit_std, NULL},
+        {"shift", &c->tsample.shift, NULL}, {"steps", NULL, &c->steps},
+        {"warmup", NULL, &c->warmup}, {"log_every", NULL, &c->log_every},
+        {"checkpoint_every", NULL, &c->checkpoint_every}, {"eval_every", NULL, &c->eval_every}};
     struct { const char *k; int *i; } ints[] = {
         {"batch", &c->batch}, {"accum", &c->accum}, {"vocab_size", &c->vocab_size},
         {"eval_prompts", &c->eval_prompts}};
-    vd_status st;
-    for (size_t i = 0; i < sizeof fs / sizeof fs[0]; i++) {
-        double d;
-        if ((st = vd_json_get_num(t, fs[i].k, *fs[i].f, &d, err))) return st;
-        *fs[i].f = (float)d;
-    }
-    for (size_t i = 0; i < sizeof is / sizeof is[0]; i++)
-        if ((st = vd_json_get_int(t, is[i].k, *is[i].i, is[i].i, err))) return st;
+    vd_status st = vd_json_get_fields(t, fields, sizeof fields / sizeof fields[0], err);
+    if (st) return st;
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
         int64_t v;
         if ((st = vd_json_get_int(t, ints[i].k, *ints[i].i, &v, err))) return st;
