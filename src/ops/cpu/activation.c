@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "ops/cpu/cpu.h"
+#include "ops/cpu/fastmath.h"
 
 #define PAR_IF(work) if ((size_t)(work) > 32768)
 
@@ -15,7 +16,7 @@ void vd_cpu_gelu_fwd(float *y, const float *x, size_t n) {
     for (size_t i = 0; i < n; i++) {
         float v = x[i];
         float inner = GELU_K * (v + GELU_A * v * v * v);
-        y[i] = 0.5f * v * (1.0f + tanhf(inner));
+        y[i] = 0.5f * v * (1.0f + vd_fast_tanhf(inner));
     }
 }
 
@@ -24,29 +25,22 @@ void vd_cpu_gelu_bwd(float *dx, const float *dy, const float *x, size_t n) {
     for (size_t i = 0; i < n; i++) {
         float v = x[i];
         float v2 = v * v;
-        float th = tanhf(GELU_K * (v + GELU_A * v2 * v));
+        float th = vd_fast_tanhf(GELU_K * (v + GELU_A * v2 * v));
         float d = 0.5f * (1.0f + th) +
                   0.5f * v * (1.0f - th * th) * GELU_K * (1.0f + 3.0f * GELU_A * v2);
         dx[i] += dy[i] * d;
     }
 }
 
-/* 1 / (1 + e^-v) without overflow in expf for large |v|. */
-static inline float sigmoid(float v) {
-    if (v >= 0) return 1.0f / (1.0f + expf(-v));
-    float e = expf(v);
-    return e / (1.0f + e);
-}
-
 void vd_cpu_silu_fwd(float *y, const float *x, size_t n) {
 #pragma omp parallel for schedule(static) PAR_IF(n)
-    for (size_t i = 0; i < n; i++) y[i] = x[i] * sigmoid(x[i]);
+    for (size_t i = 0; i < n; i++) y[i] = x[i] * vd_fast_sigmoidf(x[i]);
 }
 
 void vd_cpu_silu_bwd(float *dx, const float *dy, const float *x, size_t n) {
 #pragma omp parallel for schedule(static) PAR_IF(n)
     for (size_t i = 0; i < n; i++) {
-        float s = sigmoid(x[i]);
+        float s = vd_fast_sigmoidf(x[i]);
         dx[i] += dy[i] * s * (1.0f + x[i] * (1.0f - s));
     }
 }

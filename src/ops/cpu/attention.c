@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "ops/cpu/cpu.h"
+#include "ops/cpu/fastmath.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -42,46 +43,6 @@ static int att_thread_id(void) {
 #else
     return 0;
 #endif
-}
-
-/* exp(x) for x <= 0 (scores minus a row maximum), written so that the
- * compiler vectorises the loops calling it: Cody-Waite range reduction and
- * Cephes' degree-6 polynomial (about 1 ulp). Returns 0 below -87.3, so
- * masked scores (-inf) give exactly 0. libm's expf is not vectorised without
- * -ffast-math and was the largest cost of the tile loop. */
-static inline float att_exp(float x) {
-    const float log2e = 1.44269504088896341f;
-    float xc = x < -87.3f ? -87.3f : x;
-    xc = xc > 88.0f ? 88.0f : xc;
-    /* Round to nearest by adding and removing 1.5 * 2^23 (exact for
-     * |t| < 2^22): unlike floorf (a libm call without -ffast-math) or an
-     * integer conversion (which blocks if-conversion under trapping math)
-     * the loops calling this vectorise. -ffast-math would fold the trick
-     * away, but it also makes floorf inline. */
-    const float t = xc * log2e;
-#ifdef __FAST_MATH__
-    const float n = floorf(t + 0.5f);
-#else
-    const float magic = 12582912.0f;
-    const float n = (t + magic) - magic;
-#endif
-    const int32_t ni = (int32_t)n;
-    float r = xc - n * 0.693359375f;
-    r = r - n * -2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
-    union {
-        int32_t i;
-        float f;
-    } e;
-    e.i = (ni + 127) << 23;
-    float y = p * e.f;
-    return x < -87.3f ? 0.0f : y;
 }
 
 /* Sum of n floats in eight interleaved lanes, added in a fixed order. */
@@ -172,7 +133,7 @@ vd_status vd_cpu_attention_fwd(float *out, float *lse, const float *q, const flo
                 const float mnew = mx > m[r] ? mx : m[r];
                 /* The block has an attended key, so mnew is finite; a NaN
                  * score propagates instead of being hidden. */
-                for (int c = 0; c < nk; c++) s[c] = att_exp(s[c] - mnew);
+                for (int c = 0; c < nk; c++) s[c] = vd_fast_expf(s[c] - mnew);
                 const float alpha = m[r] == -INFINITY ? 0.0f : expf(m[r] - mnew);
                 l[r] = l[r] * alpha + att_sum(s, nk);
                 m[r] = mnew;
@@ -233,7 +194,7 @@ static void att_tile(const att_bwd *a, int b, int h, int i0, int nq, int j0, int
             memset(p, 0, (size_t)nk * sizeof(float));
             continue;
         }
-        for (int c = 0; c < nk; c++) p[c] = att_exp(p[c] - lr);
+        for (int c = 0; c < nk; c++) p[c] = vd_fast_expf(p[c] - lr);
         if (mk)
             for (int c = 0; c < nk; c++) p[c] = mk[c] ? p[c] : 0.0f;
     }
