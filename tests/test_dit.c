@@ -468,6 +468,73 @@ static void test_threads_sizes_allocs(vd_arena *arena) {
 
 /* ------------------------------------------------------------ bench */
 
+/* Given frames (frame_cond): the mask is one more patch-embedding input, so
+ * a mask of zeros equals no mask, a given frame changes the output, the
+ * latent gradient keeps its shape, and a model without frame_cond refuses
+ * a mask. */
+static void test_frame_cond(vd_arena *arena) {
+    vd_dit_config c = small_config();
+    c.frame_cond = 1;
+    vd_error err = {0};
+    vd_dit *m = NULL;
+    if (vd_dit_new(&m, &c, 31, 1, NULL, &err) != VD_OK) {
+        CHECK(0, "frame_cond model: %s", err.message);
+        return;
+    }
+    randomise(m, 32);
+    const vd_param_info *xe = NULL;
+    vd_params *p = vd_dit_params(m);
+    for (size_t i = 0; i < vd_params_count(p); i++)
+        if (!strcmp(vd_params_info(p, i)->name, "x_embed.weight")) xe = vd_params_info(p, i);
+    int P = c.latent_channels * c.patch_t * c.patch_h * c.patch_w;
+    CHECK(xe && xe->numel == (size_t)c.dim * (P + 1), "x_embed reads the patch and the mask");
+    const int B = 2, T = 3, H = 4, W = 4;
+    size_t n = (size_t)B * c.latent_channels * T * H * W;
+    float *x = xcalloc(n, 4), *y0 = xcalloc(n, 4), *y1 = xcalloc(n, 4), *y2 = xcalloc(n, 4);
+    float *dy = xcalloc(n, 4), *dx = xcalloc(n, 4);
+    vt_fill_normal(x, n, 33);
+    vt_fill_normal(dy, n, 34);
+    float t[2] = {0.3f, 0.6f};
+    int32_t tok[16] = {0};
+    int len[2] = {0, 0};
+    uint8_t none[6] = {0}, first[6] = {1, 0, 0, 0, 0, 0};
+    vd_status s0 = vd_dit_forward(m, x, t, tok, len, B, T, H, W, y0, arena, &err);
+    vd_arena_reset(arena, 0);
+    vd_status s1 = vd_dit_forward_cond(m, x, none, t, tok, len, B, T, H, W, y1, arena, &err);
+    vd_arena_reset(arena, 0);
+    vd_status s2 = vd_dit_forward_cond(m, x, first, t, tok, len, B, T, H, W, y2, arena, &err);
+    CHECK(!s0 && !s1 && !s2, "frame_cond forwards: %s", err.message);
+    CHECK(!memcmp(y0, y1, n * 4), "a mask of zeros is no mask");
+    size_t per = n / B;
+    double d_first = 0, d_second = 0;
+    for (size_t i = 0; i < per; i++) {
+        d_first += fabs(y2[i] - y0[i]);
+        d_second += fabs(y2[per + i] - y0[per + i]);
+    }
+    CHECK(d_first > 1e-3 && d_second == 0.0,
+          "a given frame changes its sample only (%g, %g)", d_first, d_second);
+    vd_params_zero_grad(p);
+    CHECK(vd_dit_backward(m, dy, dx, arena, &err) == VD_OK, "frame_cond backward: %s",
+          err.message);
+    double gsum = 0;
+    for (size_t i = 0; i < n; i++) gsum += fabs(dx[i]);
+    CHECK(isfinite(gsum) && gsum > 0, "latent gradient through the masked embedding");
+    vd_arena_reset(arena, 0);
+    vd_dit_free(m);
+    c.frame_cond = 0;
+    m = NULL;
+    CHECK(vd_dit_new(&m, &c, 31, 0, NULL, &err) == VD_OK, "plain model");
+    err.code = VD_OK;
+    CHECK(m && vd_dit_forward_cond(m, x, first, t, tok, len, B, T, H, W, y2, arena, &err) ==
+                   VD_ERR_ARG && strstr(err.message, "frame_cond"),
+          "a mask without frame_cond is refused: %s", err.message);
+    vd_arena_reset(arena, 0);
+    vd_dit_free(m);
+    c.frame_cond = 2;
+    CHECK(vd_dit_config_check(&c, &err) == VD_ERR_ARG, "frame_cond 2 is refused");
+    free(x), free(y0), free(y1), free(y2), free(dy), free(dx);
+}
+
 static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -528,6 +595,7 @@ int main(void) {
         test_gradcheck(arena);
         test_zero_init_and_text_paths(arena);
         test_threads_sizes_allocs(arena);
+        test_frame_cond(arena);
     }
     vd_arena_free(arena);
     return vt_result("test_dit");

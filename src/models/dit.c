@@ -53,6 +53,7 @@ void vd_dit_config_default(vd_dit_config *cfg) {
     cfg->max_text_len = 48;
     cfg->rope_theta = 10000.0f;
     cfg->freq_dim = 256;
+    cfg->frame_cond = 0;
 }
 
 vd_status vd_dit_config_check(const vd_dit_config *c, vd_error *err) {
@@ -75,6 +76,8 @@ vd_status vd_dit_config_check(const vd_dit_config *c, vd_error *err) {
     if (c->max_text_len < 1 || c->max_text_len > 1024)
         return vd_fail(err, VD_ERR_ARG, "dit config: max_text_len %d outside [1, 1024]",
                        c->max_text_len);
+    if (c->frame_cond != 0 && c->frame_cond != 1)
+        return vd_fail(err, VD_ERR_ARG, "dit config: frame_cond %d (want 0 or 1)", c->frame_cond);
     if (!(c->rope_theta > 1.0f) || c->freq_dim < 2 || c->freq_dim % 2)
         return vd_fail(err, VD_ERR_ARG, "dit config: rope_theta %g must be > 1 and freq_dim %d even",
                        (double)c->rope_theta, c->freq_dim);
@@ -99,7 +102,7 @@ vd_status vd_dit_config_parse(vd_dit_config *cfg, const char *json, size_t len,
         {"latent_channels", &cfg->latent_channels}, {"text_dim", &cfg->text_dim},
         {"text_depth", &cfg->text_depth}, {"text_heads", &cfg->text_heads},
         {"vocab_size", &cfg->vocab_size}, {"max_text_len", &cfg->max_text_len},
-        {"freq_dim", &cfg->freq_dim},
+        {"freq_dim", &cfg->freq_dim}, {"frame_cond", &cfg->frame_cond},
     };
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
         int64_t v;
@@ -139,7 +142,7 @@ void vd_dit_config_to_json(const vd_dit_config *c, vd_strbuf *s) {
                      c->latent_channels, c->text_dim, c->text_depth, c->text_heads,
                      c->vocab_size, c->max_text_len);
     vd_strbuf_json_number(s, c->rope_theta);
-    vd_strbuf_printf(s, ",\"freq_dim\":%d}", c->freq_dim);
+    vd_strbuf_printf(s, ",\"freq_dim\":%d,\"frame_cond\":%d}", c->freq_dim, c->frame_cond);
 }
 
 /* ------------------------------------------------------------------ model */
@@ -148,6 +151,10 @@ static int patch_dim(const vd_dit_config *c) {
     return c->latent_channels * c->patch_t * c->patch_h * c->patch_w;
 }
 
+/* The patch embedding's input: a patch, and with frame_cond one more
+ * feature, the share of the patch's frames that are given. */
+static int embed_dim(const vd_dit_config *c) { return patch_dim(c) + (c->frame_cond ? 1 : 0); }
+
 static vd_status dit_declare(vd_dit *m, vd_error *err) {
     const vd_dit_config *c = &m->cfg;
     vd_params *p = m->params;
@@ -155,7 +162,7 @@ static vd_status dit_declare(vd_dit *m, vd_error *err) {
                          c->max_text_len};
     vd_status st;
     if ((st = vd_text_encoder_init(&m->text, &tc, p, "text.", m->allocator, err))) return st;
-    if ((st = vd_linear_declare(&m->x_embed, p, "x_embed", patch_dim(c), c->dim, 1, err))) return st;
+    if ((st = vd_linear_declare(&m->x_embed, p, "x_embed", embed_dim(c), c->dim, 1, err))) return st;
     if ((st = vd_mlp_declare(&m->t_embed, p, "t_embed", c->freq_dim, c->dim, c->dim,
                              VD_ACT_SILU, err)))
         return st;
@@ -234,11 +241,44 @@ vd_params *vd_dit_params(vd_dit *m) { return m->params; }
 vd_status vd_dit_forward(vd_dit *m, const float *latent, const float *t,
                          const int32_t *text_tokens, const int *text_lengths, int B, int T,
                          int H, int W, float *out_velocity, vd_arena *arena, vd_error *err) {
+    return vd_dit_forward_cond(m, latent, NULL, t, text_tokens, text_lengths, B, T, H, W,
+                               out_velocity, arena, err);
+}
+
+/* Patches of the latent into rows of E = P (+ 1) features: the patch, then
+ * (frame_cond) the given share of its pt frames. */
+static void embed_input(const vd_dit *m, float *rows, float *patches, const float *latent,
+                        const uint8_t *frame_mask, int B, int T, int H, int W) {
+    const vd_dit_config *c = &m->cfg;
+    const int P = patch_dim(c), E = embed_dim(c), N = m->N;
+    vd_ops_cpu()->patchify(patches, latent, B, c->latent_channels, T, H, W, c->patch_t,
+                           c->patch_h, c->patch_w, 0);
+    if (E == P) return;
+    const int per_frame = (H / c->patch_h) * (W / c->patch_w);
+    for (int b = 0; b < B; b++)
+        for (int n = 0; n < N; n++) {
+            size_t row = (size_t)b * N + n;
+            memcpy(rows + row * E, patches + row * P, (size_t)P * sizeof *rows);
+            int given = 0, tp = n / per_frame;
+            for (int k = 0; k < c->patch_t && frame_mask; k++)
+                given += frame_mask[(size_t)b * T + tp * c->patch_t + k] != 0;
+            rows[row * E + P] = (float)given / (float)c->patch_t;
+        }
+}
+
+vd_status vd_dit_forward_cond(vd_dit *m, const float *latent, const uint8_t *frame_mask,
+                              const float *t, const int32_t *text_tokens,
+                              const int *text_lengths, int B, int T, int H, int W,
+                              float *out_velocity, vd_arena *arena, vd_error *err) {
     const vd_ops *ops = vd_ops_cpu();
     const vd_dit_config *c = &m->cfg;
     const int C = c->latent_channels, D = c->dim, L = c->max_text_len, Dt = c->text_dim;
     const int pt = c->patch_t, ph = c->patch_h, pw = c->patch_w, P = patch_dim(c);
+    const int E = embed_dim(c);
     m->have_forward = 0;
+    if (frame_mask && !c->frame_cond)
+        return vd_fail(err, VD_ERR_ARG,
+                       "dit: this model was not trained with given frames (frame_cond 0)");
     if (B < 1 || T < 1 || H < 1 || W < 1 || T % pt || H % ph || W % pw)
         return vd_fail(err, VD_ERR_SHAPE,
                        "dit: latent %dx%dx%dx%dx%d does not divide into %dx%dx%d patches", B, C,
@@ -256,7 +296,8 @@ vd_status vd_dit_forward(vd_dit *m, const float *latent, const float *t,
     m->W = W;
     m->N = N;
 
-    m->tokens = vd_arena_floats(arena, M * P);
+    m->tokens = vd_arena_floats(arena, M * E);
+    float *patches = E == P ? m->tokens : vd_arena_floats(arena, M * P);
     m->rope_cos = vd_arena_floats(arena, (size_t)N * half);
     m->rope_sin = vd_arena_floats(arena, (size_t)N * half);
     m->ctx = vd_arena_floats(arena, (size_t)B * L * Dt);
@@ -273,7 +314,7 @@ vd_status vd_dit_forward(vd_dit *m, const float *latent, const float *t,
     m->meanf = vd_arena_floats(arena, M);
     m->rstdf = vd_arena_floats(arena, M);
     float *out_tok = vd_arena_floats(arena, M * P);
-    int ok = m->tokens && m->rope_cos && m->rope_sin && m->ctx && m->pooled && ts && m->tfeat &&
+    int ok = m->tokens && patches && m->rope_cos && m->rope_sin && m->ctx && m->pooled && ts && m->tfeat &&
              m->c && m->sc && tp && m->modf && m->lnf && m->hf && m->meanf && m->rstdf && out_tok;
     for (int i = 0; i <= c->depth; i++) ok = ok && m->xs[i];
     if (!ok) return vd_fail(err, VD_ERR_NOMEM, "dit: out of memory for %zu tokens", M);
@@ -291,7 +332,7 @@ vd_status vd_dit_forward(vd_dit *m, const float *latent, const float *t,
     ops->silu_fwd(m->sc, m->c, (size_t)B * D);
 
     /* Patches, embedding, rotary tables over the (Tp, Hp, Wp) grid. */
-    ops->patchify(m->tokens, latent, B, C, T, H, W, pt, ph, pw, 0);
+    embed_input(m, m->tokens, patches, latent, frame_mask, B, T, H, W);
     vd_linear_forward(&m->x_embed, m->params, m->xs[0], m->tokens, (int)M);
     int rt, rh, rw;
     vd_rope3d_split(hd, &rt, &rh, &rw);
@@ -324,10 +365,10 @@ vd_status vd_dit_backward(vd_dit *m, const float *dout, float *dlatent, vd_arena
     if (!m->have_forward)
         return vd_fail(err, VD_ERR_ARG, "dit: backward without a successful forward");
     const int B = m->B, N = m->N, C = c->latent_channels, D = c->dim, P = patch_dim(c);
-    const int L = c->max_text_len, Dt = c->text_dim;
+    const int E = embed_dim(c), L = c->max_text_len, Dt = c->text_dim;
     const size_t M = (size_t)B * N, mark = vd_arena_mark(arena);
     vd_status st = VD_OK;
-    float *dtok = vd_arena_zeros(arena, M * P), *dhf = vd_arena_zeros(arena, M * D);
+    float *dtok = vd_arena_zeros(arena, M * E), *dhf = vd_arena_zeros(arena, M * D);
     float *dlnf = vd_arena_zeros(arena, M * D), *dmodf = vd_arena_zeros(arena, (size_t)B * 2 * D);
     float *dx = vd_arena_zeros(arena, M * D), *dprev = vd_arena_floats(arena, M * D);
     float *dsc = vd_arena_zeros(arena, (size_t)B * D), *dc = vd_arena_zeros(arena, (size_t)B * D);
@@ -356,8 +397,10 @@ vd_status vd_dit_backward(vd_dit *m, const float *dout, float *dlatent, vd_arena
         dprev = tmp;
     }
     /* Patch embedding; dtok is free again and receives the token gradient. */
-    if (dlatent) memset(dtok, 0, M * P * sizeof *dtok);
+    if (dlatent) memset(dtok, 0, M * E * sizeof *dtok);
     vd_linear_backward(&m->x_embed, m->params, dlatent ? dtok : NULL, dx, m->tokens, (int)M);
+    if (dlatent && E != P) /* drop the mask feature: rows of E to rows of P, in place */
+        for (size_t r = 0; r < M; r++) memmove(dtok + r * P, dtok + r * E, (size_t)P * sizeof *dtok);
     if (dlatent)
         ops->unpatchify(dlatent, dtok, B, C, m->T, m->H, m->W, c->patch_t, c->patch_h,
                         c->patch_w, 1);
@@ -380,6 +423,15 @@ vd_status vd_dit_forward_cfg(vd_dit *m, const float *latent, const float *t,
                              const int32_t *text_tokens, const int *text_lengths, int B,
                              int T, int H, int W, float guidance, float *out_velocity,
                              vd_arena *arena, vd_error *err) {
+    return vd_dit_forward_cfg_cond(m, latent, NULL, t, text_tokens, text_lengths, B, T, H, W,
+                                   guidance, out_velocity, arena, err);
+}
+
+vd_status vd_dit_forward_cfg_cond(vd_dit *m, const float *latent, const uint8_t *frame_mask,
+                                  const float *t, const int32_t *text_tokens,
+                                  const int *text_lengths, int B, int T, int H, int W,
+                                  float guidance, float *out_velocity, vd_arena *arena,
+                                  vd_error *err) {
     const int L = m->cfg.max_text_len;
     if (B < 1 || T < 1 || H < 1 || W < 1)
         return vd_fail(err, VD_ERR_SHAPE, "dit: cfg: empty batch or latent");
@@ -388,7 +440,8 @@ vd_status vd_dit_forward_cfg(vd_dit *m, const float *latent, const float *t,
     float *t2 = vd_arena_floats(arena, 2 * (size_t)B);
     int32_t *tok2 = vd_arena_alloc(arena, 2 * (size_t)B * L * sizeof *tok2);
     int *len2 = vd_arena_alloc(arena, 2 * (size_t)B * sizeof *len2);
-    if (!lat2 || !v2 || !t2 || !tok2 || !len2)
+    uint8_t *mask2 = frame_mask ? vd_arena_alloc(arena, 2 * (size_t)B * T) : NULL;
+    if (!lat2 || !v2 || !t2 || !tok2 || !len2 || (frame_mask && !mask2))
         return vd_fail(err, VD_ERR_NOMEM, "dit: cfg: out of memory");
     memcpy(lat2, latent, n * sizeof *lat2);
     memcpy(lat2 + n, latent, n * sizeof *lat2);
@@ -400,7 +453,12 @@ vd_status vd_dit_forward_cfg(vd_dit *m, const float *latent, const float *t,
         len2[B + b] = 0;
     }
     if (text_tokens) memcpy(tok2, text_tokens, (size_t)B * L * sizeof *tok2);
-    vd_status st = vd_dit_forward(m, lat2, t2, tok2, len2, 2 * B, T, H, W, v2, arena, err);
+    if (mask2) {
+        memcpy(mask2, frame_mask, (size_t)B * T);
+        memcpy(mask2 + (size_t)B * T, frame_mask, (size_t)B * T);
+    }
+    vd_status st = vd_dit_forward_cond(m, lat2, mask2, t2, tok2, len2, 2 * B, T, H, W, v2,
+                                       arena, err);
     if (st != VD_OK) return st;
     /* v = v_u + g (v_c - v_u) */
     for (size_t i = 0; i < n; i++) out_velocity[i] = v2[n + i] + guidance * (v2[i] - v2[n + i]);

@@ -54,6 +54,7 @@ typedef struct vd_dit_config {
     int vocab_size, max_text_len;
     float rope_theta;
     int freq_dim; /* sinusoidal timestep features, 256 */
+    int frame_cond; /* 1: the patch embedding also reads which latent frames are given */
 } vd_dit_config;
 
 /* A small default (dim 256, depth 6, heads 4, patch 1x2x2, 8 channels,
@@ -63,7 +64,8 @@ void vd_dit_config_default(vd_dit_config *cfg);
 /* Reads a JSON object; absent keys keep the values already in cfg, so
  * start from vd_dit_config_default. Keys: dim, depth, heads, patch_t,
  * patch_h, patch_w, latent_channels, text_dim, text_depth, text_heads,
- * vocab_size, max_text_len, rope_theta, freq_dim. Checks the result. */
+ * vocab_size, max_text_len, rope_theta, freq_dim, frame_cond. Checks the
+ * result. */
 vd_status vd_dit_config_parse(vd_dit_config *cfg, const char *json, size_t len,
                               const char *label, vd_error *err);
 vd_status vd_dit_config_load(vd_dit_config *cfg, const char *path, vd_error *err);
@@ -93,6 +95,17 @@ vd_status vd_dit_forward(vd_dit *m, const float *latent, const float *t,
                          const int32_t *text_tokens, const int *text_lengths, int B, int T,
                          int H, int W, float *out_velocity, vd_arena *arena, vd_error *err);
 
+/* Given frames (image to video, extension, connection): frame_mask (B, T)
+ * marks latent frames whose values in `latent` are clean data rather than
+ * noise; the model (frame_cond 1) sees the mark as one more patch feature
+ * (the share of a patch's pt frames that are given). Its velocity there is
+ * meaningless: callers hold those frames fixed. NULL: none given (the
+ * only choice for frame_cond 0). */
+vd_status vd_dit_forward_cond(vd_dit *m, const float *latent, const uint8_t *frame_mask,
+                              const float *t, const int32_t *text_tokens,
+                              const int *text_lengths, int B, int T, int H, int W,
+                              float *out_velocity, vd_arena *arena, vd_error *err);
+
 /* Backward of the last forward (same arena, not reset in between): dout
  * (B, C, T, H, W) is dLoss/dvelocity. Accumulates every parameter gradient
  * (text encoder included), and dLoss/dlatent into dlatent when not NULL. */
@@ -106,6 +119,13 @@ vd_status vd_dit_forward_cfg(vd_dit *m, const float *latent, const float *t,
                              const int32_t *text_tokens, const int *text_lengths, int B,
                              int T, int H, int W, float guidance, float *out_velocity,
                              vd_arena *arena, vd_error *err);
+/* The same with given frames (frame_mask (B, T), as vd_dit_forward_cond),
+ * shared by the conditional and unconditional halves. */
+vd_status vd_dit_forward_cfg_cond(vd_dit *m, const float *latent, const uint8_t *frame_mask,
+                                  const float *t, const int32_t *text_tokens,
+                                  const int *text_lengths, int B, int T, int H, int W,
+                                  float guidance, float *out_velocity, vd_arena *arena,
+                                  vd_error *err);
 
 /* ---- one block, exposed for tests and for peers that mirror it */
 

@@ -40,6 +40,9 @@ void vd_dit_train_config_default(vd_dit_train_config *c) {
     c->ema_decay = 0.999f;
     c->caption_dropout = 0.1f;
     vd_flow_tconfig_default(&c->tsample);
+    c->given_first = 0.15f;
+    c->given_prefix = 0.1f;
+    c->given_ends = 0.1f;
     c->log_every = 10;
     c->checkpoint_every = 500;
     c->checkpoint_minutes = 10;
@@ -58,6 +61,8 @@ vd_status vd_dit_train_config_from_json(vd_dit_train_config *c, const vd_json *t
         {"weight_decay", &c->weight_decay, NULL}, {"beta1", &c->beta1, NULL},
         {"beta2", &c->beta2, NULL}, {"grad_clip", &c->grad_clip, NULL},
         {"ema_decay", &c->ema_decay, NULL}, {"caption_dropout", &c->caption_dropout, NULL},
+        {"given_first", &c->given_first, NULL}, {"given_prefix", &c->given_prefix, NULL},
+        {"given_ends", &c->given_ends, NULL},
         {"logit_mean", &c->tsample.logit_mean, NULL}, {"logit_std", &c->tsample.logit_std, NULL},
         {"shift", &c->tsample.shift, NULL}, {"steps", NULL, &c->steps},
         {"warmup", NULL, &c->warmup}, {"log_every", NULL, &c->log_every},
@@ -100,7 +105,9 @@ vd_status vd_dit_train_config_from_json(vd_dit_train_config *c, const vd_json *t
         {"shift", !(c->tsample.shift > 0)}, {"logit_std", !(c->tsample.logit_std > 0)},
         {"grad_clip", !(c->grad_clip >= 0)}, {"checkpoint_every", c->checkpoint_every < 0},
         {"eval_every", c->eval_every < 0}, {"time_budget", !(c->time_budget >= 0)},
-        {"checkpoint_minutes", !(c->checkpoint_minutes >= 0)}};
+        {"checkpoint_minutes", !(c->checkpoint_minutes >= 0)},
+        {"given_first", !(c->given_first >= 0)}, {"given_prefix", !(c->given_prefix >= 0)},
+        {"given_ends", !(c->given_ends >= 0 && c->given_first + c->given_prefix + c->given_ends <= 1)}};
     for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++)
         if (checks[i].bad)
             return vd_fail(err, VD_ERR_FORMAT, "train config: \"%s\" is out of range", checks[i].k);
@@ -138,6 +145,7 @@ typedef struct run {
     float *t;
     int32_t *btok;
     int *blen;
+    uint8_t *given; /* (batch, T) given latent frames of the micro-batch */
 } run;
 
 static void run_free(run *r) {
@@ -160,6 +168,7 @@ static void run_free(run *r) {
     free(r->t);
     free(r->btok);
     free(r->blen);
+    free(r->given);
 }
 
 static char *dup_text(const char *s) {
@@ -283,6 +292,45 @@ static vd_status tokenize(run *r, const char *tok_meta, vd_error *err) {
     return VD_OK;
 }
 
+/* Which latent frames of a T-frame sample are given clean (frame_cond
+ * models): the first frame (image to video), a prefix (extension), or a
+ * prefix and a suffix (connecting two videos), each with its configured
+ * probability; otherwise none. Draws nothing for other models, so their
+ * runs do not change. */
+static void draw_given(const run *r, vd_rng *g, uint8_t *mask, int T) {
+    memset(mask, 0, (size_t)T);
+    if (!r->dc.frame_cond || T < 2) return;
+    float u = vd_rng_uniform1(g);
+    const vd_dit_train_config *tc = &r->tc;
+    int k = 1 + (int)vd_rng_below(g, (uint32_t)(T - 1)); /* 1 .. T - 1 */
+    if (u < tc->given_first) {
+        mask[0] = 1;
+    } else if (u < tc->given_first + tc->given_prefix) {
+        memset(mask, 1, (size_t)k);
+    } else if (u < tc->given_first + tc->given_prefix + tc->given_ends && T >= 3) {
+        /* a frames at the start, b at the end, at least one free between */
+        int a = 1 + (int)vd_rng_below(g, (uint32_t)(T - 2));
+        int b = 1 + (int)vd_rng_below(g, (uint32_t)(T - 1 - a));
+        memset(mask, 1, (size_t)a);
+        memset(mask + T - b, 1, (size_t)b);
+    }
+}
+
+/* Puts the given frames' clean values into xt and makes pred equal the
+ * target there (no loss, no gradient), or with pred == NULL only the
+ * former. Layout (B, C, T, H, W). */
+static void apply_given(const uint8_t *mask, float *xt, const float *x0, float *pred,
+                        const float *tgt, int B, int C, int T, size_t plane) {
+    for (int b = 0; b < B; b++)
+        for (int c = 0; c < C; c++)
+            for (int f = 0; f < T; f++) {
+                if (!mask[(size_t)b * T + f]) continue;
+                size_t o = (((size_t)b * C + c) * T + f) * plane;
+                if (pred) memcpy(pred + o, tgt + o, plane * sizeof *pred);
+                else memcpy(xt + o, x0 + o, plane * sizeof *xt);
+            }
+}
+
 /* One micro-batch: forward, loss, backward (gradients accumulate). */
 static vd_status micro_step(run *r, const vd_rng *base, int64_t key, double *loss,
                             vd_error *err) {
@@ -304,8 +352,16 @@ static vd_status micro_step(run *r, const vd_rng *base, int64_t key, double *los
         if (vd_rng_uniform1(&g) < r->tc.caption_dropout) r->blen[k] = 0;
     vd_rng_normal(&g, eps, n);
     vd_flow_noise(xt, tgt, x0, eps, r->t, B, per);
-    vd_status st = vd_dit_forward(r->dit, xt, r->t, r->btok, r->blen, B, T, H, W, pred, r->arena, err);
+    const uint8_t *given = NULL;
+    if (r->dc.frame_cond) {
+        for (int k = 0; k < B; k++) draw_given(r, &g, r->given + (size_t)k * T, T);
+        apply_given(r->given, xt, x0, NULL, NULL, B, c->Z, T, (size_t)H * W);
+        given = r->given;
+    }
+    vd_status st = vd_dit_forward_cond(r->dit, xt, given, r->t, r->btok, r->blen, B, T, H, W,
+                                       pred, r->arena, err);
     if (!st) {
+        if (given) apply_given(given, xt, x0, pred, tgt, B, c->Z, T, (size_t)H * W);
         *loss = vd_flow_mse(pred, tgt, n, 1.0f / (float)r->tc.accum, dp);
         st = vd_dit_backward(r->dit, dp, NULL, r->arena, err);
     }
@@ -438,7 +494,9 @@ static vd_status setup(run *r, const vd_dit_train_opts *o, vd_dit_train_report *
         (st = vd_ema_new(&r->ema, NULL, vd_params_all(P), np, err)))
         goto done;
     size_t maxper = 0;
+    int maxT = 1;
     for (int b = 0; b < r->cache.n_buckets; b++) {
+        if (r->cache.bT[b] > maxT) maxT = r->cache.bT[b];
         size_t per = (size_t)r->cache.Z * r->cache.bT[b] * r->cache.bH[b] * r->cache.bW[b];
         if (per > maxper) maxper = per;
     }
@@ -448,7 +506,8 @@ static vd_status setup(run *r, const vd_dit_train_opts *o, vd_dit_train_report *
     r->t = malloc((size_t)B * sizeof *r->t);
     r->btok = calloc((size_t)B * r->dc.max_text_len, sizeof *r->btok);
     r->blen = calloc((size_t)B, sizeof *r->blen);
-    if (!r->arena || !r->buf || !r->t || !r->btok || !r->blen) {
+    r->given = calloc((size_t)B * maxT, 1);
+    if (!r->arena || !r->buf || !r->t || !r->btok || !r->blen || !r->given) {
         st = vd_fail(err, VD_ERR_NOMEM, "train: out of memory for batch %d", B);
         goto done;
     }

@@ -43,6 +43,9 @@ typedef struct vd_dit_train_config {
     int batch, accum;
     float lr, min_lr, weight_decay, beta1, beta2, grad_clip, ema_decay, caption_dropout;
     vd_flow_tconfig tsample;
+    /* frame_cond models: the share of samples whose first latent frame, a
+     * prefix, or a prefix and a suffix are given clean (the rest: none). */
+    float given_first, given_prefix, given_ends;
     uint64_t seed;
     int vocab_size; /* 0: the DiT's */
     double time_budget, checkpoint_minutes;
