@@ -85,8 +85,11 @@ test: deps
 	$(MAKE) --no-print-directory test-unit test-asan fuzz
 	@echo "all tests passed"
 
+# Kernel benchmarks, then vidit against the PyTorch peer (bench/peer_torch.py,
+# in the venv of scripts/torch-venv.sh) on the same DiT workloads, the VAE and
+# generation: one markdown table (bench/README.md). About 10 minutes on 2 cores.
 bench: $(BUILD)/vidit
-	$(BUILD)/vidit bench ops
+	@sh bench/run.sh $(BUILD)/vidit
 
 # Regenerates the PyTorch golden files (needs the venv made by
 # scripts/torch-venv.sh; never needed to run the tests).

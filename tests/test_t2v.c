@@ -207,13 +207,13 @@ static void test_train_generate(char *model_out) {
     vd_video_free(&b);
     vd_video_free(&c);
     /* Requests the model cannot make. */
-    q.frames = 13;
+    q.frames = 37;
     CHECK(vd_t2v_generate(m, &q, &a, &err) == VD_ERR_ARG && strstr(err.message, "1 + 4 k"),
-          "13 frames: %s", err.message);
+          "37 frames: %s", err.message);
     q.frames = 9;
-    q.width = 64;
+    q.width = 40;
     CHECK(vd_t2v_generate(m, &q, &a, &err) == VD_ERR_ARG && strstr(err.message, "48x32"),
-          "64x32: %s", err.message);
+          "40x32: %s", err.message);
     vd_t2v_free(m);
 }
 
@@ -312,8 +312,8 @@ static void test_cli(const char *model) {
         fclose(f);
     }
     struct { const char *opts; const char *model; } bad[] = {
-        {"--steps 0", model}, {"--cfg -1", model}, {"--frames 6", model}, {"--frames 13", model},
-        {"--size 40x40", model}, {"--size 64x64", model}, {"--bogus 1", model}, {"--fps 0", model},
+        {"--steps 0", model}, {"--cfg -1", model}, {"--frames 6", model}, {"--frames 37", model},
+        {"--size 40x40", model}, {"--size 528x64", model}, {"--bogus 1", model}, {"--fps 0", model},
         {"--scale 0", model}, {"--solver ddim", model}, {"", "/nonexistent/model.safetensors"},
         {"", corrupt}, {"--frames 9", model}};
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {

@@ -1,8 +1,8 @@
 /* vidit bench: speed measurements. `vidit bench ops` times the CPU kernels
  * that dominate a DiT step (linear layers and attention) and compares them
  * with OpenBLAS sgemm measured in the same run, so the ratio stays meaningful
- * on a loaded or throttled machine. Room is left for model-level benchmarks
- * (dit, vae, generate) as further sub-commands. */
+ * on a loaded or throttled machine. The whole-model benchmarks (dit, vae,
+ * generate) are in tools/bench_models.c. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +11,7 @@
 
 #include <cblas.h>
 
+#include "bench.h"
 #include "commands.h"
 #include "core/alloc.h"
 #include "core/arena.h"
@@ -26,7 +27,10 @@ static void bench_usage(FILE *to) {
     fprintf(to,
             "usage: vidit bench SUB-COMMAND [options]\n\n"
             "sub-commands:\n"
-            "  ops      sgemm, linear and attention kernels: GFLOP/s and ratio to sgemm\n\n"
+            "  ops       sgemm, linear and attention kernels: GFLOP/s and ratio to sgemm\n"
+            "  dit       one DiT sampling step and one training step (see bench dit --help)\n"
+            "  vae       VAE decode and encode seconds per frame of a 64x64x17 video\n"
+            "  generate  seconds to generate one video with the default model\n\n"
             "options of `ops`:\n"
             "  --threads N   threads for OpenMP and OpenBLAS (default: OMP_NUM_THREADS or all cores)\n"
             "  --repeats R   timed runs per measurement, median reported (default 5)\n"
@@ -34,7 +38,7 @@ static void bench_usage(FILE *to) {
             "  --help        this text\n");
 }
 
-static double now_s(void) {
+double bench_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
@@ -45,14 +49,32 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+double bench_median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof v[0], cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+int bench_parse_int(const char *cmd, const char *opt, const char *s, long lo, long hi,
+                    int *out) {
+    char *end = NULL;
+    long val = strtol(s, &end, 10);
+    if (end == s || *end || val < lo || val > hi) {
+        fprintf(stderr, "%s: %s: expected a number from %ld to %ld, got '%s'\n", cmd, opt, lo,
+                hi, s);
+        return 0;
+    }
+    *out = (int)val;
+    return 1;
+}
+
 /* One thing to time: run(ctx) does the work once; returns non-zero on error. */
 typedef int (*bench_fn)(void *ctx);
 
 /* Median seconds of up to `repeats` runs after one warm-up run; -1 on error. */
 static double time_median(bench_fn run, void *ctx, int repeats) {
-    double t0 = now_s();
+    double t0 = bench_now();
     if (run(ctx)) return -1;
-    double warm = now_s() - t0;
+    double warm = bench_now() - t0;
     int n = repeats;
     if (warm * n > BENCH_BUDGET_S) n = (int)(BENCH_BUDGET_S / (warm > 0 ? warm : 1e-9));
     if (n < 3) n = 3;
@@ -60,15 +82,14 @@ static double time_median(bench_fn run, void *ctx, int repeats) {
     double times[64];
     if (n > 64) n = 64;
     for (int i = 0; i < n; i++) {
-        t0 = now_s();
+        t0 = bench_now();
         if (run(ctx)) return -1;
-        times[i] = now_s() - t0;
+        times[i] = bench_now() - t0;
     }
-    qsort(times, (size_t)n, sizeof times[0], cmp_double);
-    return n % 2 ? times[n / 2] : 0.5 * (times[n / 2 - 1] + times[n / 2]);
+    return bench_median(times, n);
 }
 
-static float *bench_floats(size_t n, uint64_t seed) {
+float *bench_floats(size_t n, uint64_t seed) {
     float *p = vd_alloc(NULL, n * sizeof(float));
     if (!p) return NULL;
     vd_rng r;
@@ -248,7 +269,11 @@ int cmd_bench(int argc, char **argv) {
         return 0;
     }
     if (!strcmp(argv[1], "ops")) return bench_ops(argc - 1, argv + 1);
-    fprintf(stderr, "vidit bench: unknown sub-command '%s' (available: ops)\n\n", argv[1]);
+    if (!strcmp(argv[1], "dit")) return bench_dit(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "vae")) return bench_vae(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "generate")) return bench_generate(argc - 1, argv + 1);
+    fprintf(stderr, "vidit bench: unknown sub-command '%s' (available: ops, dit, vae, generate)\n\n",
+            argv[1]);
     bench_usage(stderr);
     return 2;
 }

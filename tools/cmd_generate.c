@@ -37,14 +37,34 @@ static void usage(FILE *to) {
             "  --cfg G            classifier-free guidance scale, 0..100 (1: none)\n"
             "  --solver NAME      euler, heun or dpmpp (DPM-Solver++(2M))\n"
             "  --shift S          timestep shift, > 0 (1: none)\n"
-            "  --frames F         1 + 4k frames, up to what the model was trained on\n"
-            "  --size WxH         one of the model's trained sizes\n"
+            "  --frames F         1 + 4k frames (latent count 1 + k a multiple of the\n"
+            "                     DiT's time patch), up to 4x the longest trained count\n"
+            "  --size WxH         multiples of the VAE's compression x the DiT's patch, up\n"
+            "                     to %dx%d; untrained shapes run (a note says so), quality\n"
+            "                     is measured in the README. Defaults: the first trained shape\n"
             "  --fps R            frame rate of the file, 0 < R <= 120\n"
             "  --scale N          enlarge N times (nearest) for viewing, 1..16\n"
             "  --format EXT       batch mode: mp4 (default), webm, gif or y4m\n"
             "  --threads T        threads (default: one per core; results do not change)\n"
-            "  --quiet            no progress or summary\n",
-            VD_T2V_MAX_STEPS);
+            "  --quiet            no progress or summary\n\n"
+            "prompting with images and videos (at most one of --image, --extend, --edit,\n"
+            "--connect; inputs are read at the output size, scaled to cover it and\n"
+            "centre-cropped; all but --edit need a model trained with given frames):\n"
+            "  --image FILE       image to video: FILE (PNG/JPEG, or a video's first frame)\n"
+            "                     is the first frame\n"
+            "  --extend FILE      continue the video: its last frames start a new clip of\n"
+            "                     --frames; the output is FILE then the new frames\n"
+            "  --backward         with --extend: make what came before (new frames, then FILE)\n"
+            "  --edit FILE        SDEdit: remake FILE's frames (cut to 1 + 4k) after the\n"
+            "                     prompt, starting part of the way along the noise path\n"
+            "  --strength S       with --edit: 0 < S <= 1, how far from FILE (default 0.6;\n"
+            "                     1 ignores it)\n"
+            "  --connect A B      a clip of --frames that starts where A ends and ends where\n"
+            "                     B starts\n"
+            "  --loop             (text or --image) add a bridge from the end back to the\n"
+            "                     start, so that the video plays in a loop\n"
+            "With --extend, --edit and --connect the input's frame rate is kept unless --fps.\n",
+            VD_T2V_MAX_STEPS, VD_T2V_MAX_SIDE, VD_T2V_MAX_SIDE);
 }
 
 static int bad(const char *msg, const char *arg) {
@@ -211,13 +231,48 @@ static int one(vd_t2v *m, vd_t2v_request *q, const char *out, const vd_video_wri
     return rc;
 }
 
+/* Reads the prompting inputs at the output size (scaled to cover it and
+ * centre-cropped) into in[0] (and in[1] for --connect's B) and points the
+ * request at them. Videos keep their frame rate unless --fps was given. */
+static int read_inputs(vd_t2v *m, vd_t2v_request *q, const vd_t2v_request *resolved,
+                       const char *image, const char *extend, const char *edit,
+                       const char *conn_a, const char *conn_b, vd_video *in) {
+    const char *paths[2] = {image ? image : extend ? extend : edit ? edit : conn_a, conn_b};
+    const int limit = 4 * vd_t2v_info_max_frames(vd_t2v_get_info(m));
+    vd_error err;
+    for (int k = 0; k < (conn_a ? 2 : 1); k++) {
+        vd_video_read_opts ro;
+        vd_video_read_opts_default(&ro);
+        ro.width = resolved->width;
+        ro.height = resolved->height;
+        ro.crop = 1;
+        /* Only the first frames of these matter. */
+        if (image) ro.max_frames = 1;
+        if (edit || k == 1) ro.max_frames = limit > 0 ? limit : 1;
+        if (vd_video_read(paths[k], &ro, &in[k], &err)) {
+            fprintf(stderr, "vidit generate: %s\n", err.message);
+            return 1;
+        }
+    }
+    if (image) q->image = &in[0];
+    if (extend) q->extend = &in[0];
+    if (edit) q->edit = &in[0];
+    if (conn_a) {
+        q->connect_a = &in[0];
+        q->connect_b = &in[1];
+    }
+    if (q->fps == 0 && !image && in[0].fps > 0 && in[0].fps <= 120) q->fps = in[0].fps;
+    return 0;
+}
+
 int cmd_generate(int argc, char **argv) {
     const char *prompt = NULL, *out = NULL, *model = NULL, *prompts = NULL, *format = "mp4";
     vd_t2v_request q;
     vd_t2v_request_default(&q);
     vd_video_write_opts wo;
     vd_video_write_opts_default(&wo);
-    int quiet = 0;
+    int quiet = 0, strength_set = 0;
+    const char *image = NULL, *extend = NULL, *edit = NULL, *conn_a = NULL, *conn_b = NULL;
     long long v;
     double d;
     for (int i = 1; i < argc; i++) {
@@ -273,6 +328,24 @@ int cmd_generate(int argc, char **argv) {
             vd_set_threads((int)v);
         } else if (!strcmp(a, "--quiet")) {
             quiet = 1;
+        } else if (!strcmp(a, "--image") && more) {
+            image = argv[++i];
+        } else if (!strcmp(a, "--extend") && more) {
+            extend = argv[++i];
+        } else if (!strcmp(a, "--edit") && more) {
+            edit = argv[++i];
+        } else if (!strcmp(a, "--connect") && i + 2 < argc) {
+            conn_a = argv[++i];
+            conn_b = argv[++i];
+        } else if (!strcmp(a, "--backward")) {
+            q.backward = 1;
+        } else if (!strcmp(a, "--loop")) {
+            q.loop = 1;
+        } else if (!strcmp(a, "--strength") && more) {
+            if (!parse_num(argv[++i], &d) || !(d > 0) || d > 1)
+                return bad("--strength wants 0 < S <= 1, got ", argv[i]);
+            q.strength = (float)d;
+            strength_set = 1;
         } else if (a[0] == '-' && a[1]) {
             return bad("unknown option or missing value: ", a);
         } else if (!prompt) {
@@ -283,6 +356,14 @@ int cmd_generate(int argc, char **argv) {
     }
     if (!out) return bad("needs -o OUT", NULL);
     if (!prompt == !prompts) return bad("give one PROMPT or --prompts FILE", NULL);
+    int modes = !!image + !!extend + !!edit + !!conn_a;
+    if (modes > 1) return bad("give at most one of --image, --extend, --edit and --connect", NULL);
+    if (modes && prompts) return bad("--image, --extend, --edit and --connect take one PROMPT, not --prompts", NULL);
+    if (q.backward && !extend) return bad("--backward goes with --extend only", NULL);
+    if (strength_set && !edit) return bad("--strength goes with --edit only", NULL);
+    if (q.loop && (extend || edit || conn_a)) return bad("--loop goes with a prompt alone or --image", NULL);
+    if (q.loop && prompts) return bad("--loop takes one PROMPT, not --prompts", NULL);
+    if (edit && !strength_set) q.strength = 0.6f;
     if (prompt && strlen(prompt) > VD_T2V_MAX_PROMPT_BYTES) {
         fprintf(stderr, "vidit generate: the prompt is %zu bytes; at most %d are accepted\n",
                 strlen(prompt), VD_T2V_MAX_PROMPT_BYTES);
@@ -307,20 +388,45 @@ int cmd_generate(int argc, char **argv) {
     /* Settings are checked before anything is written. */
     q.prompt = prompt ? prompt : "";
     vd_t2v_request resolved;
-    if (vd_t2v_check(m, &q, &resolved, &err)) {
+    vd_video in[2];
+    memset(in, 0, sizeof in);
+    /* First without the inputs (to know the size to read them at). */
+    vd_t2v_request plain = q;
+    plain.backward = 0;
+    plain.strength = 0.0f;
+    if (vd_t2v_check(m, &plain, &resolved, &err)) {
         fprintf(stderr, "vidit generate: %s\n", err.message);
         vd_t2v_free(m);
-        return 2;
+        return err.code == VD_ERR_ARG ? 2 : 1;
     }
-    if (prompt && resolved.frames != 1) {
+    if (modes) {
+        rc = read_inputs(m, &q, &resolved, image, extend, edit, conn_a, conn_b, in);
+        if (!rc && vd_t2v_check(m, &q, &resolved, &err)) {
+            fprintf(stderr, "vidit generate: %s\n", err.message);
+            rc = err.code == VD_ERR_ARG ? 2 : 1;
+        }
+        if (rc) {
+            vd_video_free(&in[0]);
+            vd_video_free(&in[1]);
+            vd_t2v_free(m);
+            return rc;
+        }
+    }
+    if (prompt && (resolved.frames != 1 || extend || q.loop)) {
         const char *dot = strrchr(out, '.');
         if (dot && !strcmp(dot, ".png")) {
-            fprintf(stderr, "vidit generate: a .png holds one frame, but %d frames were asked for "
-                    "(use --frames 1)\n", resolved.frames);
+            fprintf(stderr, "vidit generate: a .png holds one frame, but the result has more "
+                    "(use --frames 1 with a prompt alone, or a video format)\n");
+            vd_video_free(&in[0]);
+            vd_video_free(&in[1]);
             vd_t2v_free(m);
             return 2;
         }
     }
+    if (!quiet && !vd_t2v_shape_trained(m, resolved.frames, resolved.width, resolved.height))
+        fprintf(stderr, "vidit generate: note: %d frames at %dx%d is not a shape this model was "
+                "trained on; it runs, quality may be lower\n", resolved.frames, resolved.width,
+                resolved.height);
     bar_state bs = {!quiet, isatty(fileno(stderr)), "", 0};
     q.progress = show;
     q.progress_user = &bs;
@@ -331,6 +437,8 @@ int cmd_generate(int argc, char **argv) {
                 (unsigned long long)resolved.seed);
     if (prompt) {
         rc = one(m, &q, out, &wo, &bs, quiet);
+        vd_video_free(&in[0]);
+        vd_video_free(&in[1]);
         vd_t2v_free(m);
         return rc;
     }

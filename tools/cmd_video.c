@@ -10,11 +10,13 @@
 #include "commands.h"
 #include "core/strbuf.h"
 #include "io/video.h"
+#include "models/vae.h"
 
 static void usage(FILE *to) {
     fprintf(to,
             "usage: vidit video convert IN OUT [options]\n"
             "       vidit video probe FILE\n"
+            "       vidit video psnr A B [--a-start N] [--b-start N] [--frames N]\n"
             "\n"
             "convert reads anything FFmpeg decodes (or a PNG/JPEG, or a folder of PNG frames)\n"
             "and writes by OUT's extension: .mp4 (H.264), .webm (VP9), .gif, .y4m, .png\n"
@@ -27,7 +29,12 @@ static void usage(FILE *to) {
             "  --scale N      enlarge N times (nearest neighbour) for viewing\n"
             "  --quality Q    0..100 for .mp4/.webm (default 90)\n"
             "\n"
-            "probe prints {\"file\", \"frames\", \"width\", \"height\", \"fps\"} as JSON.\n");
+            "probe prints {\"file\", \"frames\", \"width\", \"height\", \"fps\"} as JSON.\n"
+            "\n"
+            "psnr prints the PSNR in dB (\"inf\" when equal) of A's frames from --a-start\n"
+            "against B's from --b-start (default 0; negative counts from the end, -1 the\n"
+            "last frame), over --frames N frames (default: as many as both have), 8-bit\n"
+            "RGB. A and B must have the same size; either may be an image.\n");
 }
 
 static int parse_int(const char *s, int lo, int hi, int *out) {
@@ -151,6 +158,70 @@ static int probe(int argc, char **argv) {
     return ok ? 0 : 1;
 }
 
+/* A start frame: n >= 0 from the first, n < 0 from the end. */
+static int resolve_start(int start, int frames) { return start < 0 ? frames + start : start; }
+
+static int psnr(int argc, char **argv) {
+    const char *path[2] = {NULL, NULL};
+    int start[2] = {0, 0}, n = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--a-start") || !strcmp(a, "--b-start") || !strcmp(a, "--frames")) {
+            int *dst = a[2] == 'a' ? &start[0] : a[2] == 'b' ? &start[1] : &n;
+            if (i + 1 >= argc || !parse_int(argv[i + 1], a[2] == 'f' ? 1 : -100000, 100000, dst)) {
+                fprintf(stderr, "vidit video psnr: %s wants an integer\n", a);
+                return 2;
+            }
+            i++;
+        } else if (!strncmp(a, "--", 2) || (path[0] && path[1])) {
+            fprintf(stderr, "vidit video psnr: unexpected argument '%s'\n", a);
+            return 2;
+        } else {
+            path[path[0] ? 1 : 0] = a;
+        }
+    }
+    if (!path[1]) {
+        fprintf(stderr, "vidit video psnr: needs two files A and B\n");
+        return 2;
+    }
+    vd_video v[2];
+    memset(v, 0, sizeof v);
+    vd_error err = {0};
+    int rc = 0;
+    for (int k = 0; k < 2 && !rc; k++)
+        if (vd_video_read(path[k], NULL, &v[k], &err) != VD_OK) {
+            fprintf(stderr, "vidit: %s\n", err.message);
+            rc = 1;
+        }
+    int s0 = rc ? 0 : resolve_start(start[0], v[0].frames);
+    int s1 = rc ? 0 : resolve_start(start[1], v[1].frames);
+    if (!rc && (v[0].width != v[1].width || v[0].height != v[1].height)) {
+        fprintf(stderr, "vidit video psnr: %s is %dx%d, %s %dx%d\n", path[0], v[0].width,
+                v[0].height, path[1], v[1].width, v[1].height);
+        rc = 1;
+    }
+    if (!rc) {
+        int avail0 = v[0].frames - s0, avail1 = v[1].frames - s1;
+        int avail = avail0 < avail1 ? avail0 : avail1;
+        if (!n) n = avail;
+        if (s0 < 0 || s1 < 0 || n < 1 || n > avail) {
+            fprintf(stderr, "vidit video psnr: frames %d.. of %s (%d frames) and %d.. of %s (%d "
+                    "frames) do not hold %d frames\n", s0, path[0], v[0].frames, s1, path[1],
+                    v[1].frames, n > 0 ? n : 1);
+            rc = 1;
+        }
+    }
+    if (!rc) {
+        double p = vd_psnr_u8(vd_video_frame(&v[0], s0), vd_video_frame(&v[1], s1),
+                              (size_t)n * v[0].width * v[0].height * 3);
+        if (isinf(p)) printf("inf\n");
+        else printf("%.3f\n", p);
+    }
+    vd_video_free(&v[0]);
+    vd_video_free(&v[1]);
+    return rc;
+}
+
 int cmd_video(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
@@ -162,6 +233,7 @@ int cmd_video(int argc, char **argv) {
     }
     if (!strcmp(argv[1], "convert")) return convert(argc - 2, argv + 2);
     if (!strcmp(argv[1], "probe")) return probe(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "psnr")) return psnr(argc - 2, argv + 2);
     fprintf(stderr, "vidit video: unknown subcommand '%s'\n\n", argv[1]);
     usage(stderr);
     return 2;

@@ -14,6 +14,7 @@
 #include "core/safetensors.h"
 #include "core/strbuf.h"
 #include "diffusion/flow.h"
+#include "diffusion/given.h"
 #include "diffusion/sampler.h"
 
 struct vd_t2v {
@@ -351,13 +352,152 @@ static void list_sizes(const vd_t2v_info *info, char *buf, size_t size) {
                                  info->height[i]);
 }
 
+static void list_frames(const vd_t2v_info *info, char *buf, size_t size) {
+    size_t used = 0;
+    buf[0] = 0;
+    for (int i = 0; i < info->n_frames && used < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, "%s%d", i ? ", " : "", info->frames[i]);
+}
+
+int vd_t2v_shape_trained(const vd_t2v *m, int frames, int width, int height) {
+    const vd_t2v_info *in = &m->info;
+    int f = 0, s = 0;
+    for (int i = 0; i < in->n_frames; i++) f |= in->frames[i] == frames;
+    for (int i = 0; i < in->n_sizes; i++) s |= in->width[i] == width && in->height[i] == height;
+    return f && s;
+}
+
+size_t vd_t2v_latent_size(const vd_t2v *m, const vd_t2v_request *q, int *Z, int *T, int *H,
+                          int *W) {
+    const vd_vae_config *vc = vd_vae_get_config(m->vae);
+    const int tc = vd_vae_config_temporal(vc), sc = vd_vae_config_spatial(vc);
+    *Z = m->Z;
+    *T = 1 + (q->frames - 1) / tc;
+    *H = q->height / sc;
+    *W = q->width / sc;
+    return (size_t)*Z * *T * *H * *W;
+}
+
+void vd_t2v_latent_stats(const vd_t2v *m, const float **mean, const float **std) {
+    *mean = m->mean;
+    *std = m->std;
+}
+
+vd_arena *vd_t2v_arena(vd_t2v *m) { return m->arena; }
+
+/* The longest clip: 1 + tc k at most 4 times the longest trained count. */
+static int frame_limit(const vd_t2v *m) {
+    const int maxf = vd_t2v_info_max_frames(&m->info);
+    return 4 * (maxf > 0 ? maxf : 1);
+}
+
+/* The largest count <= n that is 1 + tc k with 1 + k a multiple of pt (0: none). */
+static int fit_frames(int n, int tc, int pt) {
+    for (int f = n - (n - 1) % tc; f >= 1; f -= tc)
+        if ((1 + (f - 1) / tc) % pt == 0) return f;
+    return 0;
+}
+
+static vd_status check_shape(const vd_t2v *m, const vd_t2v_request *q, vd_error *err) {
+    const vd_t2v_info *in = &m->info;
+    const vd_dit_config *dc = vd_dit_get_config(m->dit);
+    const vd_vae_config *vc = vd_vae_get_config(m->vae);
+    const int tc = vd_vae_config_temporal(vc), sc = vd_vae_config_spatial(vc);
+    const int limf = frame_limit(m), mw = sc * dc->patch_w, mh = sc * dc->patch_h;
+    char trained[512];
+    int Tl = 1 + (q->frames - 1) / tc;
+    if (q->frames < 1 || q->frames > limf || (q->frames - 1) % tc || Tl % dc->patch_t) {
+        list_frames(in, trained, sizeof trained);
+        return vd_fail(err, VD_ERR_ARG, "t2v: this model cannot make %d frames: allowed are 1 + %d k "
+                       "with 1 + k a multiple of %d, up to %d (trained on %s)", q->frames, tc,
+                       dc->patch_t, limf, trained);
+    }
+    int ok = q->width >= mw && q->height >= mh && q->width % mw == 0 && q->height % mh == 0 &&
+             q->width <= VD_T2V_MAX_SIDE && q->height <= VD_T2V_MAX_SIDE;
+    for (int i = 0; i < in->n_sizes; i++) ok |= in->width[i] == q->width && in->height[i] == q->height;
+    if (!ok) {
+        list_sizes(in, trained, sizeof trained);
+        return vd_fail(err, VD_ERR_ARG, "t2v: this model cannot make %dx%d videos: allowed are "
+                       "widths in multiples of %d and heights in multiples of %d, up to %d "
+                       "(trained on %s)", q->width, q->height, mw, mh, VD_T2V_MAX_SIDE, trained);
+    }
+    return VD_OK;
+}
+
+static vd_status check_input(const vd_t2v_request *q, const vd_video *v, const char *what,
+                             vd_error *err) {
+    if (!v->rgb || v->frames < 1)
+        return vd_fail(err, VD_ERR_ARG, "t2v: the %s has no frames", what);
+    if (v->width != q->width || v->height != q->height)
+        return vd_fail(err, VD_ERR_ARG, "t2v: the %s is %dx%d, the output %dx%d (read it at the "
+                       "output size)", what, v->width, v->height, q->width, q->height);
+    return VD_OK;
+}
+
+/* The prompting mode's own rules, on a request with its shape resolved. */
+static vd_status check_mode(const vd_t2v *m, const vd_t2v_request *q, vd_error *err) {
+    const int tc = vd_vae_config_temporal(vd_vae_get_config(m->vae));
+    const int T = 1 + (q->frames - 1) / tc;
+    const int modes = !!q->image + !!q->extend + !!q->edit + !!(q->connect_a || q->connect_b);
+    vd_status st;
+    if (modes > 1)
+        return vd_fail(err, VD_ERR_ARG, "t2v: give at most one of image, extend, edit and connect");
+    if (!q->connect_a != !q->connect_b)
+        return vd_fail(err, VD_ERR_ARG, "t2v: connecting needs two videos");
+    if (q->backward && !q->extend)
+        return vd_fail(err, VD_ERR_ARG, "t2v: backward applies to extension only");
+    if (q->loop && (q->extend || q->edit || q->connect_a))
+        return vd_fail(err, VD_ERR_ARG, "t2v: loop works with text or image to video only");
+    if (q->edit ? !(q->strength > 0.0f && q->strength <= 1.0f) : q->strength != 0.0f)
+        return vd_fail(err, VD_ERR_ARG, q->edit ? "t2v: edit strength %g (allowed: 0 < S <= 1)"
+                                                : "t2v: strength %g applies to editing only",
+                       (double)q->strength);
+    if ((q->image || q->extend || q->connect_a || q->loop) && !vd_dit_get_config(m->dit)->frame_cond)
+        return vd_fail(err, VD_ERR_UNSUPPORTED, "t2v: this model was not trained with given frames "
+                       "(frame_cond 0), so it cannot do %s", q->image ? "image to video"
+                       : q->extend ? "extension" : q->connect_a ? "connection" : "loops");
+    if (q->image) {
+        if ((st = check_input(q, q->image, "image", err))) return st;
+        if (T < 2)
+            return vd_fail(err, VD_ERR_ARG, "t2v: image to video needs at least %d frames (got %d)",
+                           1 + tc, q->frames);
+    }
+    if (q->extend) {
+        if ((st = check_input(q, q->extend, "video to extend", err))) return st;
+        if (q->extend->frames < 1 + tc)
+            return vd_fail(err, VD_ERR_ARG, "t2v: the video to extend has %d frames; at least %d "
+                           "are needed", q->extend->frames, 1 + tc);
+        if (T < 2)
+            return vd_fail(err, VD_ERR_ARG, "t2v: extension needs at least %d frames per clip "
+                           "(got %d)", 1 + tc, q->frames);
+    }
+    if (q->edit && (st = check_input(q, q->edit, "video to edit", err))) return st;
+    int a, b;
+    if (q->connect_a) {
+        if ((st = check_input(q, q->connect_a, "first video to connect", err)) ||
+            (st = check_input(q, q->connect_b, "second video to connect", err)))
+            return st;
+        if (q->connect_b->frames < 1 + tc)
+            return vd_fail(err, VD_ERR_ARG, "t2v: the second video to connect has %d frames; at "
+                           "least %d are needed", q->connect_b->frames, 1 + tc);
+        if (!vd_t2v_connect_plan(T, q->connect_a->frames, q->connect_b->frames, tc, &a, &b))
+            return vd_fail(err, VD_ERR_ARG, "t2v: connecting needs at least %d frames per clip "
+                           "(got %d)", 1 + 2 * tc, q->frames);
+    }
+    if (q->loop && (!vd_t2v_connect_plan(T, q->frames, q->frames, tc, &a, &b) ||
+                    q->frames - tc * (a + b) - 2 < 1))
+        return vd_fail(err, VD_ERR_ARG, "t2v: a loop needs at least %d frames (got %d)",
+                       1 + 2 * tc, q->frames);
+    return VD_OK;
+}
+
 vd_status vd_t2v_check(const vd_t2v *m, const vd_t2v_request *r, vd_t2v_request *resolved,
                        vd_error *err) {
     vd_t2v_request q = *r;
     const vd_t2v_info *in = &m->info;
     const vd_dit_config *dc = vd_dit_get_config(m->dit);
     const vd_vae_config *vc = vd_vae_get_config(m->vae);
-    const int tc = vd_vae_config_temporal(vc), maxf = vd_t2v_info_max_frames(in);
+    const int tc = vd_vae_config_temporal(vc);
     if (!q.prompt) return vd_fail(err, VD_ERR_ARG, "t2v: no prompt");
     if (!q.negative) q.negative = "";
     size_t pl = strlen(q.prompt), nl = strlen(q.negative);
@@ -372,6 +512,17 @@ vd_status vd_t2v_check(const vd_t2v *m, const vd_t2v_request *r, vd_t2v_request 
     if (q.cfg < 0) q.cfg = in->cfg;
     if (q.shift == 0) q.shift = in->shift;
     if (q.fps == 0) q.fps = in->fps;
+    if (q.edit && q.edit->frames >= 1) {
+        /* The input's frames, cut to what the model can make. */
+        int n = q.edit->frames, lim = frame_limit(m);
+        if (q.frames > 0 && q.frames < n) n = q.frames;
+        if (n > lim) n = lim;
+        q.frames = fit_frames(n, tc, dc->patch_t);
+        if (!q.frames)
+            return vd_fail(err, VD_ERR_ARG, "t2v: the video to edit has %d frames; this model "
+                           "needs 1 + %d k with 1 + k a multiple of %d", q.edit->frames, tc,
+                           dc->patch_t);
+    }
     if (q.frames == 0) q.frames = in->n_frames ? in->frames[0] : 1;
     if (q.width == 0 && q.height == 0 && in->n_sizes) {
         q.width = in->width[0];
@@ -390,32 +541,26 @@ vd_status vd_t2v_check(const vd_t2v *m, const vd_t2v_request *r, vd_t2v_request 
     if (!(q.fps > 0.0) || q.fps > 120.0)
         return vd_fail(err, VD_ERR_ARG, "t2v: %g frames per second (allowed: > 0, at most 120)",
                        q.fps);
-    int Tl = 1 + (q.frames - 1) / tc;
-    if (q.frames < 1 || q.frames > maxf || (q.frames - 1) % tc || Tl % dc->patch_t)
-        return vd_fail(err, VD_ERR_ARG, "t2v: this model cannot make %d frames: allowed are 1 + %d k "
-                       "up to %d (1, %d, ..., %d)", q.frames, tc, maxf, 1 + tc, maxf);
-    int ok = 0;
-    for (int i = 0; i < in->n_sizes; i++) ok |= in->width[i] == q.width && in->height[i] == q.height;
-    if (!ok) {
-        char sizes[512];
-        list_sizes(in, sizes, sizeof sizes);
-        return vd_fail(err, VD_ERR_ARG, "t2v: this model cannot make %dx%d videos (allowed: %s)",
-                       q.width, q.height, sizes);
-    }
+    vd_status st = check_shape(m, &q, err);
+    if (!st) st = check_mode(m, &q, err);
+    if (st) return st;
     if (resolved) *resolved = q;
     return VD_OK;
 }
 
 /* What the velocity function needs: the DiT, the tokens of prompt and
- * negative prompt as one batch of 2, the guidance and the latent size. */
+ * negative prompt as one batch of 2, the guidance, the latent size and the
+ * given frames. */
 typedef struct velocity_ctx {
     vd_dit *dit;
     vd_arena *arena;
     int32_t *tokens; /* (2, L) */
     int lengths[2];
     float cfg;
-    int T, H, W, negative;
+    int T, H, W, negative, Z;
     size_t n;
+    const uint8_t *mask; /* (T) given latent frames, NULL for none */
+    uint8_t *mask2;      /* (2, T) the same twice, for the negative prompt's batch */
 } velocity_ctx;
 
 static vd_status velocity(void *user, const float *x, float t, float *v, vd_error *err) {
@@ -423,11 +568,11 @@ static vd_status velocity(void *user, const float *x, float t, float *v, vd_erro
     const size_t mark = vd_arena_mark(c->arena);
     vd_status st;
     if (c->cfg == 1.0f) {
-        st = vd_dit_forward(c->dit, x, &t, c->tokens, c->lengths, 1, c->T, c->H, c->W, v,
-                            c->arena, err);
+        st = vd_dit_forward_cond(c->dit, x, c->mask, &t, c->tokens, c->lengths, 1, c->T, c->H,
+                                 c->W, v, c->arena, err);
     } else if (!c->negative) {
-        st = vd_dit_forward_cfg(c->dit, x, &t, c->tokens, c->lengths, 1, c->T, c->H, c->W, c->cfg,
-                                v, c->arena, err);
+        st = vd_dit_forward_cfg_cond(c->dit, x, c->mask, &t, c->tokens, c->lengths, 1, c->T,
+                                     c->H, c->W, c->cfg, v, c->arena, err);
     } else {
         float *x2 = vd_arena_floats(c->arena, 2 * c->n), *v2 = vd_arena_floats(c->arena, 2 * c->n);
         float t2[2] = {t, t};
@@ -437,63 +582,200 @@ static vd_status velocity(void *user, const float *x, float t, float *v, vd_erro
         }
         memcpy(x2, x, c->n * sizeof *x2);
         memcpy(x2 + c->n, x, c->n * sizeof *x2);
-        st = vd_dit_forward(c->dit, x2, t2, c->tokens, c->lengths, 2, c->T, c->H, c->W, v2,
-                            c->arena, err);
+        if (c->mask) {
+            memcpy(c->mask2, c->mask, (size_t)c->T);
+            memcpy(c->mask2 + c->T, c->mask, (size_t)c->T);
+        }
+        st = vd_dit_forward_cond(c->dit, x2, c->mask ? c->mask2 : NULL, t2, c->tokens, c->lengths,
+                                 2, c->T, c->H, c->W, v2, c->arena, err);
         if (!st) vd_flow_cfg_combine(v, v2, v2 + c->n, c->cfg, c->n);
     }
     vd_arena_reset(c->arena, mark);
+    /* The model's velocity on given frames is meaningless: zero holds them
+     * fixed under every solver (up to rounding, undone after sampling). */
+    const size_t plane = (size_t)c->H * c->W;
+    for (int f = 0; f < c->T && c->mask && !st; f++)
+        if (c->mask[f])
+            for (int ch = 0; ch < c->Z; ch++)
+                memset(v + ((size_t)ch * c->T + f) * plane, 0, plane * sizeof *v);
     return st;
+}
+
+/* One generation's state: the resolved request, the noise stream and the
+ * buffers of one clip's latent (n floats each). */
+typedef struct gen {
+    vd_t2v *m;
+    vd_t2v_request q;
+    velocity_ctx c;
+    vd_rng rng;
+    int tc, Z, T, H, W;
+    size_t n, plane;
+    float *x, *given, *tmp, *work, *grid;
+    uint8_t *mask;
+} gen;
+
+/* Starts from noise (blended with x0 for editing), puts the given frames
+ * in, integrates from t_start down to 0, puts the given frames back exactly
+ * and decodes the clip into rgb (q.frames frames). g->x holds the final
+ * latent. */
+static vd_status sample_decode(gen *g, const float *x0, float t_start, uint8_t *rgb,
+                               vd_error *err) {
+    const vd_t2v_request *q = &g->q;
+    float *x = g->x;
+    int any = 0;
+    for (int f = 0; f < g->T; f++) any |= g->mask[f];
+    vd_rng_normal(&g->rng, x, g->n);
+    if (x0)
+        for (size_t i = 0; i < g->n; i++) x[i] = (1.0f - t_start) * x0[i] + t_start * x[i];
+    for (int f = 0; f < g->T && any; f++)
+        if (g->mask[f]) vd_t2v_copy_frames(x, g->T, f, g->given, g->T, f, 1, g->Z, g->plane);
+    g->c.mask = any ? g->mask : NULL;
+    vd_status st = vd_flow_time_grid(g->grid, q->steps, q->shift, err);
+    if (st) return st;
+    if (t_start < 1.0f)
+        for (int i = 0; i <= q->steps; i++) g->grid[i] *= t_start;
+    st = vd_sample_ode(q->solver, x, g->n, g->grid, q->steps, velocity, &g->c, g->work,
+                       q->progress, q->progress_user, err);
+    if (st) return st;
+    for (int f = 0; f < g->T && any; f++)
+        if (g->mask[f]) vd_t2v_copy_frames(x, g->T, f, g->given, g->T, f, 1, g->Z, g->plane);
+    if (q->progress && q->progress(q->progress_user, "decoding", 0, 1))
+        return vd_fail(err, VD_ERR_ARG, "cancelled");
+    st = vd_t2v_decode(g->m, x, g->T, g->H, g->W, rgb, err);
+    if (!st && q->progress) q->progress(q->progress_user, "decoding", 1, 1);
+    return st;
+}
+
+/* Gives the encoding of `frames` frames of v from frame `first` as latent
+ * frames dst.. of the clip, skipping the first `skip` latents of it. */
+static vd_status give(gen *g, const vd_video *v, int first, int frames, int skip, int dst,
+                      vd_error *err) {
+    const size_t fb = (size_t)v->width * v->height * 3;
+    const int Tl = 1 + (frames - 1) / g->tc;
+    vd_status st = vd_t2v_encode(g->m, v->rgb + (size_t)first * fb, frames, v->width, v->height,
+                                 g->tmp, err);
+    if (st) return st;
+    vd_t2v_copy_frames(g->given, g->T, dst, g->tmp, Tl, skip, Tl - skip, g->Z, g->plane);
+    memset(g->mask + dst, 1, (size_t)(Tl - skip));
+    return VD_OK;
+}
+
+/* A clip from A's end to B's start into rgb (see vd_t2v_connect_plan). */
+static vd_status connect(gen *g, const vd_video *A, const vd_video *B, uint8_t *rgb, int *pa,
+                         int *pb, vd_error *err) {
+    int a = 0, b = 0;
+    vd_t2v_connect_plan(g->T, A->frames, B->frames, g->tc, &a, &b);
+    memset(g->mask, 0, (size_t)g->T);
+    vd_status st = give(g, A, A->frames - 1 - g->tc * a, 1 + g->tc * a, 0, 0, err);
+    /* B's first latent codes its frame 0 alone, as an image; in the middle
+     * of a clip a latent codes tc frames after the one before. So B's
+     * latents 1..b (frames 1..tc b) are what the clip's last b latents
+     * hold, and B's frame 0 is left for the model to make. */
+    if (!st) st = give(g, B, 0, 1 + g->tc * b, 1, g->T - b, err);
+    if (!st) st = sample_decode(g, NULL, 1.0f, rgb, err);
+    *pa = a;
+    *pb = b;
+    return st;
+}
+
+static vd_status append(vd_video *out, const vd_video *a, const uint8_t *b, int b_frames,
+                        double fps, vd_error *err) {
+    vd_status st = vd_video_alloc(out, a->frames + b_frames, a->width, a->height, fps, err);
+    if (st) return st;
+    const size_t fb = (size_t)a->width * a->height * 3;
+    memcpy(out->rgb, a->rgb, (size_t)a->frames * fb);
+    memcpy(out->rgb + (size_t)a->frames * fb, b, (size_t)b_frames * fb);
+    return VD_OK;
 }
 
 vd_status vd_t2v_generate(vd_t2v *m, vd_t2v_request *req, vd_video *out, vd_error *err) {
     memset(out, 0, sizeof *out);
-    vd_t2v_request q;
-    vd_status st = vd_t2v_check(m, req, &q, err);
+    gen g;
+    memset(&g, 0, sizeof g);
+    vd_status st = vd_t2v_check(m, req, &g.q, err);
     if (st) return st;
-    const vd_dit_config *dc = vd_dit_get_config(m->dit);
-    const vd_vae_config *vc = vd_vae_get_config(m->vae);
-    const int tc = vd_vae_config_temporal(vc), sc = vd_vae_config_spatial(vc);
-    const int L = dc->max_text_len, Z = m->Z;
-    const int T = 1 + (q.frames - 1) / tc, H = q.height / sc, W = q.width / sc;
-    const size_t n = (size_t)Z * T * H * W, plane = (size_t)T * H * W;
-    const size_t pix = (size_t)3 * q.frames * q.height * q.width;
-    velocity_ctx c = {m->dit, m->arena, NULL, {0, 0}, q.cfg, T, H, W, q.negative[0] != 0, n};
-    float *x = malloc(n * sizeof *x), *work = malloc(3 * n * sizeof *work);
-    float *grid = malloc(((size_t)q.steps + 1) * sizeof *grid), *img = malloc(pix * sizeof *img);
-    c.tokens = calloc(2 * (size_t)L, sizeof *c.tokens);
-    if (!x || !work || !grid || !img || !c.tokens) {
-        st = vd_fail(err, VD_ERR_NOMEM, "t2v: out of memory for a %dx%dx%d video", q.width,
-                     q.height, q.frames);
+    const vd_t2v_request *q = &g.q;
+    const int L = vd_dit_get_config(m->dit)->max_text_len;
+    g.m = m;
+    g.tc = vd_vae_config_temporal(vd_vae_get_config(m->vae));
+    g.n = vd_t2v_latent_size(m, q, &g.Z, &g.T, &g.H, &g.W);
+    g.plane = (size_t)g.H * g.W;
+    const size_t fb = (size_t)q->width * q->height * 3;
+    g.c = (velocity_ctx){m->dit, m->arena, NULL, {0, 0}, q->cfg, g.T, g.H, g.W,
+                         q->negative[0] != 0, g.Z, g.n, NULL, NULL};
+    vd_video clip = {0}, tmpv = {0}, src = {0};
+    g.x = malloc(g.n * sizeof *g.x);
+    g.given = calloc(g.n, sizeof *g.given);
+    g.tmp = malloc(g.n * sizeof *g.tmp);
+    g.work = malloc(3 * g.n * sizeof *g.work);
+    g.grid = malloc(((size_t)q->steps + 1) * sizeof *g.grid);
+    g.mask = calloc((size_t)g.T, 1);
+    g.c.mask2 = calloc(2 * (size_t)g.T, 1);
+    g.c.tokens = calloc(2 * (size_t)L, sizeof *g.c.tokens);
+    if (!g.x || !g.given || !g.tmp || !g.work || !g.grid || !g.mask || !g.c.mask2 || !g.c.tokens) {
+        st = vd_fail(err, VD_ERR_NOMEM, "t2v: out of memory for a %dx%dx%d video", q->width,
+                     q->height, q->frames);
         goto done;
     }
-    c.lengths[0] = vd_tokenizer_encode(m->tok_ref, q.prompt, c.tokens, L, &req->prompt_truncated);
-    c.lengths[1] = vd_tokenizer_encode(m->tok_ref, q.negative, c.tokens + L, L,
-                                       &req->negative_truncated);
-    vd_rng rng;
-    vd_rng_init(&rng, q.seed);
-    vd_rng_normal(&rng, x, n);
-    if ((st = vd_flow_time_grid(grid, q.steps, q.shift, err)) ||
-        (st = vd_sample_ode(q.solver, x, n, grid, q.steps, velocity, &c, work, q.progress,
-                            q.progress_user, err)))
-        goto done;
-    for (int ch = 0; ch < Z; ch++)
-        for (size_t i = 0; i < plane; i++)
-            x[ch * plane + i] = x[ch * plane + i] * m->std[ch] + m->mean[ch];
-    if (q.progress && q.progress(q.progress_user, "decoding", 0, 1)) {
-        st = vd_fail(err, VD_ERR_ARG, "cancelled");
-        goto done;
+    g.c.lengths[0] = vd_tokenizer_encode(m->tok_ref, q->prompt, g.c.tokens, L, &req->prompt_truncated);
+    g.c.lengths[1] = vd_tokenizer_encode(m->tok_ref, q->negative, g.c.tokens + L, L,
+                                         &req->negative_truncated);
+    vd_rng_init(&g.rng, q->seed);
+    if ((st = vd_video_alloc(&clip, q->frames, q->width, q->height, q->fps, err))) goto done;
+    int a = 0, b = 0;
+    if (q->extend) {
+        /* The input's last 1 + tc a frames are the clip's first. */
+        if (q->backward) st = vd_t2v_reverse(q->extend, &src, err);
+        const vd_video *in = q->backward ? &src : q->extend;
+        a = vd_t2v_extend_plan(g.T, in->frames, g.tc);
+        const int k = 1 + g.tc * a;
+        if (!st) st = give(&g, in, in->frames - k, k, 0, 0, err);
+        if (!st) st = sample_decode(&g, NULL, 1.0f, clip.rgb, err);
+        if (!st) st = append(q->backward ? &tmpv : out, in, clip.rgb + (size_t)k * fb,
+                             q->frames - k, q->fps, err);
+        if (!st && q->backward) st = vd_t2v_reverse(&tmpv, out, err);
+    } else if (q->edit) {
+        if (!(st = vd_t2v_encode(m, q->edit->rgb, q->frames, q->width, q->height, g.tmp, err)) &&
+            !(st = sample_decode(&g, g.tmp, q->strength, clip.rgb, err))) {
+            *out = clip;
+            memset(&clip, 0, sizeof clip);
+        }
+    } else if (q->connect_a) {
+        if (!(st = connect(&g, q->connect_a, q->connect_b, clip.rgb, &a, &b, err))) {
+            *out = clip;
+            memset(&clip, 0, sizeof clip);
+        }
+    } else {
+        if (q->image) st = give(&g, q->image, 0, 1, 0, 0, err);
+        if (!st) st = sample_decode(&g, NULL, 1.0f, clip.rgb, err);
+        if (!st && q->latent_out) memcpy(q->latent_out, g.x, g.n * sizeof *g.x);
+        if (!st && q->loop) {
+            /* V, then the bridge without the frames standing for V's end
+             * (0 .. tc a) and for V's start (from F - tc b - 1 on). */
+            if (!(st = vd_video_alloc(&tmpv, q->frames, q->width, q->height, q->fps, err)) &&
+                !(st = connect(&g, &clip, &clip, tmpv.rgb, &a, &b, err)))
+                st = append(out, &clip, tmpv.rgb + (size_t)(1 + g.tc * a) * fb,
+                            q->frames - g.tc * (a + b) - 2, q->fps, err);
+        } else if (!st) {
+            *out = clip;
+            memset(&clip, 0, sizeof clip);
+        }
     }
-    if ((st = vd_vae_decode(m->vae, x, 1, T, H, W, img, m->arena, err))) goto done;
-    if ((st = vd_video_alloc(out, q.frames, q.width, q.height, q.fps, err))) goto done;
-    vd_vae_to_rgb(out->rgb, img, q.frames, q.height, q.width);
-    if (q.progress) q.progress(q.progress_user, "decoding", 1, 1);
+    if (!st && q->latent_out && (q->extend || q->edit || q->connect_a))
+        memcpy(q->latent_out, g.x, g.n * sizeof *g.x);
 done:
     vd_arena_reset(m->arena, 0);
     if (st) vd_video_free(out);
-    free(x);
-    free(work);
-    free(grid);
-    free(img);
-    free(c.tokens);
+    vd_video_free(&clip);
+    vd_video_free(&tmpv);
+    vd_video_free(&src);
+    free(g.x);
+    free(g.given);
+    free(g.tmp);
+    free(g.work);
+    free(g.grid);
+    free(g.mask);
+    free(g.c.mask2);
+    free(g.c.tokens);
     return st;
 }

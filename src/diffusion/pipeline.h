@@ -69,6 +69,10 @@ const vd_t2v_info *vd_t2v_get_info(const vd_t2v *m);
 vd_dit *vd_t2v_dit(vd_t2v *m);
 vd_vae *vd_t2v_vae(vd_t2v *m);
 const vd_tokenizer *vd_t2v_tokenizer(const vd_t2v *m);
+/* The latent statistics (Z values each) the DiT's latents are normalised by. */
+void vd_t2v_latent_stats(const vd_t2v *m, const float **mean, const float **std);
+/* The scratch arena generation uses (reset to mark 0 after each call). */
+vd_arena *vd_t2v_arena(vd_t2v *m);
 
 /* Writes a model file (atomically). dit_values: a block laid out like the
  * DiT's parameters (the EMA weights), NULL for the live ones. */
@@ -91,18 +95,68 @@ typedef struct vd_t2v_request {
     void *progress_user;
     /* Out: set when the prompt / negative prompt lost tokens. */
     int prompt_truncated, negative_truncated;
+
+    /* Prompting with images and videos (Sora's modes). At most one of
+     * image, extend, edit and connect_a; every video must already have the
+     * output size (the CLI reads files at that size: cover + centre crop,
+     * io/video.h's crop option). All but edit need a frame_cond model: the
+     * given latent frames are held fixed while the others are sampled.
+     *   image      image to video: its first frame, VAE-encoded alone, is
+     *              latent frame 0.
+     *   extend     continue forward in time from its last frames (see
+     *              vd_t2v_extend_plan); the output is the input followed by
+     *              the new frames. backward: reverse the input, extend,
+     *              reverse the result (new frames, then the input).
+     *   edit       SDEdit: its frames (cut to the largest 1 + tc k within
+     *              the limit and within `frames` when set; frames 0 takes
+     *              them all) are encoded to x0, sampling starts from
+     *              (1 - strength) x0 + strength eps at t = strength on the
+     *              grid t_i = strength * shift(1 - i / steps). 0 <
+     *              strength <= 1; 1 ignores the input.
+     *   connect_a, connect_b  a clip that starts where A ends and ends
+     *              where B starts (vd_t2v_connect_plan).
+     *   loop       (text or image mode) generates V, then a bridge from V's
+     *              end to V's start the connect way, and outputs V followed
+     *              by the bridge's inner frames: neither the frames that
+     *              stand for V's end nor those for V's start, so that
+     *              playing the result in a loop runs ... V, bridge, V ... */
+    const vd_video *image, *extend, *edit, *connect_a, *connect_b;
+    int backward, loop;
+    float strength;
+    /* Out, when not NULL: the final normalised latent of the (first)
+     * sampling, vd_t2v_latent_size floats (for tests). */
+    float *latent_out;
 } vd_t2v_request;
 
 void vd_t2v_request_default(vd_t2v_request *r);
 
 /* Fills in defaults (into *resolved when not NULL) and checks the request:
- * steps in [1, VD_T2V_MAX_STEPS], cfg >= 0, shift > 0, frames and size among
- * what the model supports (the error lists the allowed values), prompt at
- * most VD_T2V_MAX_PROMPT_BYTES. */
+ * steps in [1, VD_T2V_MAX_STEPS], cfg >= 0, shift > 0, prompt at most
+ * VD_T2V_MAX_PROMPT_BYTES, the prompting mode (one of them, inputs of the
+ * output size and long enough, a frame_cond model for given frames), and
+ * the shape:
+ *   frames  1 + tc k whose latent count (1 + k) divides by the DiT's
+ *           patch_t, at most 4 times the longest trained count;
+ *   size    W a multiple of sc * patch_w, H of sc * patch_h, from that
+ *           multiple up to VD_T2V_MAX_SIDE (or any trained size).
+ * The trained shapes are the defaults (the first of each list) and the
+ * errors list them. What holds up: untrained shapes run through the 3D
+ * RoPE (positions are computed per call, nothing is fixed to a shape);
+ * quality is measured in the README. For edit with frames 0, the frames
+ * come from the input. */
 vd_status vd_t2v_check(const vd_t2v *m, const vd_t2v_request *r, vd_t2v_request *resolved,
                        vd_error *err);
 
 /* Generates one video into out (allocated; vd_video_free it). */
 vd_status vd_t2v_generate(vd_t2v *m, vd_t2v_request *r, vd_video *out, vd_error *err);
+
+#define VD_T2V_MAX_SIDE 512
+
+/* 1 when frames and size are among the model's trained shapes (the CLI
+ * notes when they are not). */
+int vd_t2v_shape_trained(const vd_t2v *m, int frames, int width, int height);
+/* Latent extent of a resolved request (Z, T, H, W) and its float count. */
+size_t vd_t2v_latent_size(const vd_t2v *m, const vd_t2v_request *resolved, int *Z, int *T,
+                          int *H, int *W);
 
 #endif
