@@ -18,10 +18,13 @@
  * columns, so every column is reduced in row order whatever the threads. */
 enum { DB_COLS = 64 };
 
-/* Tile extent along a dimension of `len`: about an eighth of it, so a product
- * has up to 64 tiles, but no thinner than `least` (GEMM efficiency). */
+/* Tile extent along a dimension of `len`: half of it, so a product has up to
+ * 4 tiles (2 per thread on 2 cores), but no thinner than `least`. Every tile
+ * packs its panels of A and B again: with eighths (64 tiles) the packing
+ * cost linear layers 10-15% against one sgemm call at 1 thread; with halves
+ * they run at 0.94-1.0 of it (`vidit bench ops --threads 1`). */
 static int tile_len(int len, int least) {
-    int t = (len + 7) / 8;
+    int t = (len + 1) / 2;
     t = (t + 15) / 16 * 16;
     return t < least ? least : t;
 }
