@@ -99,13 +99,15 @@ goldens:
 deps:
 	sh scripts/install-deps.sh
 
-# Until the text-to-video model lands, the demo makes toy-world videos and
-# judges them: out/demo/*.mp4 and the judge's table.
+# Installs what is missing, builds, and generates a video with the default
+# model (models/default.safetensors): out/demo.mp4 and out/demo.gif.
+DEMO_PROMPT ?= a red circle moves to the right on a blue background
 demo:
 	sh scripts/install-deps.sh
 	$(MAKE) --no-print-directory -j2 all
-	$(BUILD)/vidit world --n 8 --seed 7 --out out/demo
-	$(BUILD)/vidit eval out/demo --table
+	$(BUILD)/vidit generate "$(DEMO_PROMPT)" -o out/demo.mp4 --scale 4
+	$(BUILD)/vidit generate "$(DEMO_PROMPT)" -o out/demo.gif --scale 4
+	@echo "wrote out/demo.mp4 and out/demo.gif"
 
 clean:
 	rm -rf build build-asan build-fuzz

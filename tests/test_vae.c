@@ -745,6 +745,20 @@ static void test_full_grad(void) {
     size_t enc = vd_params_info(P, vd_params_find(P, "decoder.conv_in.weight"))->offset;
     vt_gradcheck("whole VAE encoder dparams", full_loss, &c, vd_params_all(P), g, enc, 3e-3,
                  2e-4, 3e-2, 100);
+    /* A frozen encoder: the same decoder gradients, none for the encoder. */
+    CHECK(vd_vae_encoder_numel(c.v) == enc, "encoder block %zu floats, want %zu",
+          vd_vae_encoder_numel(c.v), enc);
+    vd_vae_set_frozen_encoder(c.v, 1);
+    vd_params_zero_grad(P);
+    full_loss(&c);
+    const float *gf = vd_params_all_grad(P);
+    size_t enc_nonzero = 0, dec_diff = 0;
+    for (size_t i = 0; i < enc; i++) enc_nonzero += gf[i] != 0.0f;
+    for (size_t i = enc; i < np; i++) dec_diff += gf[i] != g[i];
+    CHECK(enc_nonzero == 0 && dec_diff == 0,
+          "frozen encoder: %zu encoder gradients set, %zu decoder gradients changed",
+          enc_nonzero, dec_diff);
+    vd_vae_set_frozen_encoder(c.v, 0);
     free(g);
     free(c.x);
     vd_arena_free(c.ws);

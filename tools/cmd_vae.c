@@ -34,9 +34,13 @@ static void usage(FILE *to) {
     fprintf(to,
             "usage: vidit vae COMMAND ...\n\n"
             "  train --data DIR --out RUN [--config configs/vae.json] [--steps N]\n"
-            "        [--time-budget SECONDS] [--batch B] [--resume] [--progress bar|lines|none]\n"
+            "        [--time-budget SECONDS] [--batch B] [--resume] [--init MODEL]\n"
+            "        [--progress bar|lines|none]\n"
             "        trains; RUN gets log.csv, loss.svg, samples/, checkpoint.safetensors and\n"
             "        vae.safetensors (the model). A RUN with a checkpoint resumes exactly.\n"
+            "        --init starts from a model's weights (same config); with train.\n"
+            "        freeze_encoder true in the config only the decoder learns, so the\n"
+            "        latent space (and a DiT trained on it) stays valid.\n"
             "  encode IN -o LATENT.safetensors [--model M]\n"
             "  decode LATENT.safetensors -o OUT [--model M]   (one latent frame at a time)\n"
             "  recon IN -o OUT [--model M]        a video and its reconstruction; prints PSNR\n"
@@ -100,6 +104,7 @@ static int cmd_train(int argc, char **argv) {
         else if (!strcmp(a, "--time-budget") && more) o.time_budget = atof(argv[++i]);
         else if (!strcmp(a, "--batch") && more) o.batch = atoi(argv[++i]);
         else if (!strcmp(a, "--resume")) o.resume = 1;
+        else if (!strcmp(a, "--init") && more) o.init = argv[++i];
         else if (!strcmp(a, "--progress") && more) {
             const char *m = argv[++i];
             mode = !strcmp(m, "bar") ? VD_PROGRESS_BAR : !strcmp(m, "lines") ? VD_PROGRESS_LINES

@@ -153,6 +153,19 @@ void vd_vae_free(vd_vae *v) {
 }
 
 const vd_vae_config *vd_vae_get_config(const vd_vae *v) { return &v->cfg; }
+
+void vd_vae_set_frozen_encoder(vd_vae *v, int frozen) { v->frozen_encoder = frozen != 0; }
+
+size_t vd_vae_encoder_numel(const vd_vae *v) {
+    /* build() declares every encoder layer before the first decoder layer,
+     * and params lay tensors out in declaration order: the decoder starts at
+     * its first tensor's offset. */
+    for (size_t i = 0; i < vd_params_count(v->params); i++) {
+        const vd_param_info *pi = vd_params_info(v->params, i);
+        if (strncmp(pi->name, "encoder.", 8)) return pi->offset; /* tensors are aligned */
+    }
+    return vd_params_numel(v->params);
+}
 vd_params *vd_vae_params(vd_vae *v) { return v->params; }
 
 void vd_vae_set_latent_stats(vd_vae *v, const float *mean, const float *std) {
@@ -433,10 +446,14 @@ vd_status vd_vae_train_step(vd_vae *v, const float *x, int B, int T, int H, int 
         ops->l1_bwd(dy, y, x, nx, 1.0f);
     else
         ops->mse_bwd(dy, y, x, nx, 1.0f);
-    if ((st = vd_vae_run_backward(v, v->dec, v->n_dec, da, dy, B, dz, ws))) goto fail;
-    vd_vae_gaussian_backward(dh, dz, h, eps, B, Z, S, v->cfg.logvar_min, v->cfg.logvar_max,
-                             kl_weight);
-    if ((st = vd_vae_run_backward(v, v->enc, v->n_enc, ea, dh, B, NULL, ws))) goto fail;
+    if ((st = vd_vae_run_backward(v, v->dec, v->n_dec, da, dy, B,
+                                  v->frozen_encoder ? NULL : dz, ws)))
+        goto fail;
+    if (!v->frozen_encoder) {
+        vd_vae_gaussian_backward(dh, dz, h, eps, B, Z, S, v->cfg.logvar_min, v->cfg.logvar_max,
+                                 kl_weight);
+        if ((st = vd_vae_run_backward(v, v->enc, v->n_enc, ea, dh, B, NULL, ws))) goto fail;
+    }
     if (recon) memcpy(recon, y, nx * sizeof(float));
     if (losses) {
         losses->recon = rec;

@@ -89,6 +89,13 @@ void vd_vae_latent_shape(const vd_vae *vae, int T, int H, int W, int *Tl, int *H
 /* Per-channel latent statistics over training data, for the DiT's
  * normalisation: z_norm = (z - mean) / std. has_stats is 0 until set. */
 void vd_vae_set_latent_stats(vd_vae *vae, const float *mean, const float *std);
+/* Fine-tuning the decoder alone keeps the latent space (so a DiT trained on
+ * it stays valid) while reconstructions sharpen: with a frozen encoder,
+ * vd_vae_train_step leaves the encoder's gradients alone and skips its
+ * backward. The encoder's parameters lie in the first vd_vae_encoder_numel
+ * floats of the parameter block, the decoder's after them. */
+void vd_vae_set_frozen_encoder(vd_vae *vae, int frozen);
+size_t vd_vae_encoder_numel(const vd_vae *vae);
 int vd_vae_latent_stats(const vd_vae *vae, const float **mean, const float **std);
 
 /* ---------------------------------------------------------------- training */

@@ -39,6 +39,7 @@ struct vd_vae {
     int n_enc, n_dec;
     float lmean[VD_VAE_MAX_LATENT], lstd[VD_VAE_MAX_LATENT];
     int has_stats;
+    int frozen_encoder; /* training steps skip the encoder's backward */
 };
 
 /* Output shape; `drop`: an up-sampling drops its leading copies (always,

@@ -69,6 +69,9 @@ vd_status vd_vae_train_config_from_json(vd_vae_train_config *c, const vd_json *t
     double d;
     if ((st = vd_json_get_num(t, "checkpoint_minutes", c->checkpoint_minutes, &d, err))) return st;
     c->checkpoint_minutes = d;
+    int fe;
+    if ((st = vd_json_get_bool(t, "freeze_encoder", c->freeze_encoder, &fe, err))) return st;
+    c->freeze_encoder = fe;
     const char *loss;
     if ((st = vd_json_get_str(t, "loss", c->use_l1 ? "l1" : "mse", &loss, err))) return st;
     if (strcmp(loss, "l1") && strcmp(loss, "mse"))
@@ -239,6 +242,24 @@ static void join(char *buf, size_t size, const char *dir, const char *name) {
     snprintf(buf, size, "%s/%s", dir, name);
 }
 
+/* Copies the weights of the model file at path into v (same config). */
+static vd_status init_from(vd_vae *v, const char *path, vd_error *err) {
+    vd_vae *src = NULL;
+    vd_status st = vd_vae_load(&src, path, NULL, err);
+    if (st) return vd_fail_prefix(err, st, "vae train: --init: ");
+    vd_params *a = vd_vae_params(v), *b = vd_vae_params(src);
+    int same = vd_params_count(a) == vd_params_count(b);
+    for (size_t i = 0; same && i < vd_params_count(a); i++)
+        same = !strcmp(vd_params_info(a, i)->name, vd_params_info(b, i)->name) &&
+               vd_params_info(a, i)->numel == vd_params_info(b, i)->numel;
+    if (same) memcpy(vd_params_all(a), vd_params_all(b), vd_params_numel(a) * sizeof(float));
+    vd_vae_free(src);
+    if (!same)
+        return vd_fail(err, VD_ERR_SHAPE, "vae train: --init %s: its layers differ from the config's",
+                       path);
+    return VD_OK;
+}
+
 static const char *const LOG_COLS[] = {"step", "loss", "recon", "kl", "grad_norm",
                                        "lr", "samples_per_s", "elapsed_s"};
 
@@ -357,13 +378,21 @@ vd_status vd_vae_train(const vd_vae_train_opts *o, vd_vae_train_report *rep, vd_
         goto done;
     vd_params *P = vd_vae_params(r.vae);
     size_t np = vd_params_numel(P);
-    if ((st = vd_adamw_new(&r.opt, NULL, np, &ac, err))) goto done;
+    if (o->init && !have_ck && (st = init_from(r.vae, o->init, err))) goto done;
+    /* With a frozen encoder the optimiser, clipping and decay mask cover
+     * the decoder's part of the parameter block only. */
+    size_t off = 0;
+    if (tc.freeze_encoder) {
+        off = vd_vae_encoder_numel(r.vae);
+        vd_vae_set_frozen_encoder(r.vae, 1);
+    }
+    if ((st = vd_adamw_new(&r.opt, NULL, np - off, &ac, err))) goto done;
     r.mask = vd_params_decay_mask(P);
     if (!r.mask) {
         st = vd_fail(err, VD_ERR_NOMEM, "vae train: out of memory");
         goto done;
     }
-    if ((st = vd_adamw_set_decay_mask(r.opt, r.mask, err))) goto done;
+    if ((st = vd_adamw_set_decay_mask(r.opt, r.mask + off, err))) goto done;
     if ((st = vd_ema_new(&r.ema, NULL, vd_params_all(P), np, err))) goto done;
     r.ws = vd_arena_new(NULL, 0);
     r.x = malloc((size_t)B * 3 * T * H * W * sizeof(float));
@@ -416,10 +445,10 @@ vd_status vd_vae_train(const vd_vae_train_opts *o, vd_vae_train_report *rep, vd_
         if ((st = vd_vae_train_step(r.vae, r.x, B, T, H, W, &noise, tc.use_l1, tc.kl_weight, r.ws,
                                     NULL, &L, err)))
             goto done;
-        float gn = vd_grad_clip_norm(vd_params_all_grad(P), np, tc.grad_clip);
+        float gn = vd_grad_clip_norm(vd_params_all_grad(P) + off, np - off, tc.grad_clip);
         float lr = vd_lr_schedule(step, tc.warmup, tc.steps, tc.lr, tc.min_lr);
         if (isfinite(gn) && isfinite(L.loss)) {
-            vd_adamw_step(r.opt, vd_params_all(P), vd_params_all_grad(P), lr);
+            vd_adamw_step(r.opt, vd_params_all(P) + off, vd_params_all_grad(P) + off, lr);
             /* EMA warm-up: early averages would otherwise keep the random init. */
             float decay = (float)(1 + step) / (float)(10 + step);
             vd_ema_update(r.ema, vd_params_all(P), decay < tc.ema_decay ? decay : tc.ema_decay);

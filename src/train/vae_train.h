@@ -31,6 +31,7 @@ typedef struct vd_vae_train_config {
     int64_t log_every, sample_every, checkpoint_every;
     double checkpoint_minutes;
     int stats_videos;
+    int freeze_encoder; /* train the decoder alone (the latent space stays) */
 } vd_vae_train_config;
 
 void vd_vae_train_config_default(vd_vae_train_config *c);
@@ -46,6 +47,7 @@ typedef struct vd_vae_train_opts {
     double time_budget;      /* seconds, 0 = none */
     int batch;               /* > 0 overrides train.batch */
     int resume;              /* 1: a checkpoint must exist; it is used anyway when present */
+    const char *init;        /* a VAE model file to start from (same config), or NULL */
     int64_t stop_after;      /* > 0: stop after this many steps of this run (tests) */
     vd_progress *progress;   /* may be NULL: silent */
 } vd_vae_train_opts;
