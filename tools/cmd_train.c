@@ -90,6 +90,8 @@ int cmd_t2v_train(int argc, char **argv) {
     vd_progress p;
     vd_progress_init(&p, stderr, mode, 0, 0, 10.0);
     o.progress = &p;
+    o.stop = &cli_stop_requested;
+    cli_catch_stop_signals();
     vd_dit_train_report r;
     vd_error err;
     if (vd_dit_train(&o, &r, &err)) {

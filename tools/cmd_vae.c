@@ -116,6 +116,8 @@ static int cmd_train(int argc, char **argv) {
     vd_progress p;
     vd_progress_init(&p, stderr, mode, 0, 0, 10.0);
     o.progress = &p;
+    o.stop = &cli_stop_requested;
+    cli_catch_stop_signals();
     vd_vae_train_report r;
     vd_error err;
     if (vd_vae_train(&o, &r, &err)) return fail("train", &err);

@@ -12,4 +12,12 @@ int cmd_vae(int argc, char **argv);   /* tools/cmd_vae.c */
 int cmd_t2v_train(int argc, char **argv); /* tools/cmd_train.c */
 int cmd_generate(int argc, char **argv); /* tools/cmd_generate.c */
 
+#include <signal.h>
+
+/* Training commands stop cleanly on the first SIGINT or SIGTERM: the flag
+ * is set, the run checkpoints after its current step and returns. A second
+ * signal kills as usual. tools/stop_signal.c. */
+extern volatile sig_atomic_t cli_stop_requested;
+void cli_catch_stop_signals(void);
+
 #endif

@@ -568,6 +568,10 @@ vd_status vd_dit_train(const vd_dit_train_opts *o, vd_dit_train_report *rep, vd_
             break;
         }
         if (o->stop_after > 0 && step - first >= o->stop_after) break;
+        if (o->stop && *o->stop) {
+            note(o->progress, "interrupted: stopping (resume by running the same command)");
+            break;
+        }
         vd_params_zero_grad(P);
         double loss = 0;
         for (int k = 0; k < tc->accum && !st; k++) {

@@ -31,6 +31,7 @@
 #ifndef VD_TRAIN_DIT_TRAIN_H
 #define VD_TRAIN_DIT_TRAIN_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include "core/json.h"
@@ -65,6 +66,10 @@ typedef struct vd_dit_train_opts {
     int64_t steps;           /* > 0 overrides train.steps */
     double time_budget;      /* > 0 overrides train.time_budget */
     int64_t stop_after;      /* > 0: stop after this many steps of this run */
+    /* When not NULL and it becomes non-zero (a signal handler's flag), the
+     * run stops after the current step and checkpoints, as at a time
+     * budget. */
+    const volatile sig_atomic_t *stop;
     int no_eval;             /* skip sampling/judging (tests) */
     vd_progress *progress;   /* NULL: silent */
 } vd_dit_train_opts;

@@ -439,6 +439,10 @@ vd_status vd_vae_train(const vd_vae_train_opts *o, vd_vae_train_report *rep, vd_
             break;
         }
         if (o->stop_after > 0 && step - first >= o->stop_after) break;
+        if (o->stop && *o->stop) {
+            note(o->progress, "interrupted: stopping (resume by running the same command)");
+            break;
+        }
         make_batch(r.x, &r.data, B, T, &base, step);
         vd_rng noise = vd_rng_fork(&base, (uint64_t)step * 2 + 1);
         vd_params_zero_grad(P);

@@ -13,6 +13,7 @@
 #ifndef VD_TRAIN_VAE_TRAIN_H
 #define VD_TRAIN_VAE_TRAIN_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include "core/json.h"
@@ -49,6 +50,10 @@ typedef struct vd_vae_train_opts {
     int resume;              /* 1: a checkpoint must exist; it is used anyway when present */
     const char *init;        /* a VAE model file to start from (same config), or NULL */
     int64_t stop_after;      /* > 0: stop after this many steps of this run (tests) */
+    /* When not NULL and it becomes non-zero (a signal handler's flag), the
+     * run stops after the current step and checkpoints, as at a time
+     * budget. */
+    const volatile sig_atomic_t *stop;
     vd_progress *progress;   /* may be NULL: silent */
 } vd_vae_train_opts;
 
