@@ -75,7 +75,13 @@ recolour() {
             tail = ""
             if (match(word, /[,:;.]+$/)) { tail = substr(word, RSTART); word = substr(word, 1, RSTART - 1) }
             if (word == "grey") word = "gray"
-            if (word == obj) { $w = new tail; break }
+            if (word == obj) {
+                $w = new tail
+                # the article before it follows the new colour: a/an
+                if (w > 1 && ($(w - 1) == "a" || $(w - 1) == "an"))
+                    $(w - 1) = (new ~ /^[aeiou]/) ? "an" : "a"
+                break
+            }
         }
         print
     }'
