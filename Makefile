@@ -105,6 +105,7 @@ DEMO_PROMPT ?= a red circle moves to the right on a blue background
 demo:
 	sh scripts/install-deps.sh
 	$(MAKE) --no-print-directory -j2 all
+	@mkdir -p out
 	$(BUILD)/vidit generate "$(DEMO_PROMPT)" -o out/demo.mp4 --scale 4
 	$(BUILD)/vidit generate "$(DEMO_PROMPT)" -o out/demo.gif --scale 4
 	@echo "wrote out/demo.mp4 and out/demo.gif"
