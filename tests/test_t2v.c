@@ -59,23 +59,26 @@ static int make_world(const char *dir, int n, int w, int h, int frames, uint64_t
 }
 
 /* A small VAE with random weights: 8x space, 4x time, 8 channels. */
-static int make_vae(const char *path) {
-    static const char cfg[] =
-        "{\"channels\":[8,8,8,8],\"enc_blocks\":[0,0,0,0],\"dec_blocks\":[0,0,0,0],"
-        "\"time_kernels\":[1,1,1,1],\"spatial_compression\":8,\"temporal_compression\":4,"
-        "\"latent_channels\":8,\"groups\":4}";
+static const char VAE_CONFIG[] =
+    "{\"channels\":[8,8,8,8],\"enc_blocks\":[0,0,0,0],\"dec_blocks\":[0,0,0,0],"
+    "\"time_kernels\":[1,1,1,1],\"spatial_compression\":8,\"temporal_compression\":4,"
+    "\"latent_channels\":8,\"groups\":4}";
+
+static int make_vae_with(const char *path, const char *cfg, uint64_t seed) {
     vd_error err;
     vd_json *j = vd_json_parse(cfg, strlen(cfg), "vae", &err);
     vd_vae_config c;
     vd_vae_config_default(&c);
     vd_vae *v = NULL;
     int ok = j && vd_vae_config_from_json(&c, j, &err) == VD_OK &&
-             vd_vae_new(&v, &c, 0, 11, NULL, &err) == VD_OK && vd_vae_save(v, NULL, path, &err) == VD_OK;
+             vd_vae_new(&v, &c, 0, seed, NULL, &err) == VD_OK && vd_vae_save(v, NULL, path, &err) == VD_OK;
     if (!ok) fprintf(stderr, "make_vae: %s\n", err.message);
     vd_vae_free(v);
     vd_json_free(j);
     return ok;
 }
+
+static int make_vae(const char *path) { return make_vae_with(path, VAE_CONFIG, 11); }
 
 /* The tiny recipe with the test's data, VAE and run folder. */
 static int make_config(const char *path, const char *out, int steps) {
@@ -337,6 +340,48 @@ static void test_cli(const char *model) {
     CHECK(run_cli(args) == 2, "train --steps 0");
 }
 
+/* --vae: another VAE with the same layers replaces the model's (other
+ * weights, another video); one with other layers is refused. */
+static void test_use_vae(const char *model) {
+    vd_t2v *m = NULL;
+    vd_error err;
+    if (vd_t2v_load(&m, model, NULL, &err)) {
+        CHECK(0, "load: %s", err.message);
+        return;
+    }
+    vd_t2v_request q;
+    vd_t2v_request_default(&q);
+    q.prompt = "a red circle";
+    q.frames = 5;
+    q.steps = 2;
+    vd_video a, b, c;
+    char path[300];
+    CHECK(vd_t2v_generate(m, &q, &a, &err) == VD_OK, "%s", err.message);
+    snprintf(path, sizeof path, "%s/vae.safetensors", root);
+    CHECK(vd_t2v_use_vae(m, path, &err) == VD_OK, "same VAE: %s", err.message);
+    CHECK(vd_t2v_generate(m, &q, &b, &err) == VD_OK && same_bytes(&a, &b),
+          "the model's own VAE file changed the video");
+    snprintf(path, sizeof path, "%s/vae_other.safetensors", root);
+    CHECK(make_vae_with(path, VAE_CONFIG, 12) && vd_t2v_use_vae(m, path, &err) == VD_OK,
+          "other weights: %s", err.message);
+    CHECK(vd_t2v_generate(m, &q, &c, &err) == VD_OK && !same_bytes(&a, &c),
+          "another VAE's weights gave the same video");
+    snprintf(path, sizeof path, "%s/vae_small.safetensors", root);
+    static const char small[] =
+        "{\"channels\":[4,4,4,4],\"enc_blocks\":[0,0,0,0],\"dec_blocks\":[0,0,0,0],"
+        "\"time_kernels\":[1,1,1,1],\"spatial_compression\":8,\"temporal_compression\":4,"
+        "\"latent_channels\":8,\"groups\":4}";
+    CHECK(make_vae_with(path, small, 1) && vd_t2v_use_vae(m, path, &err) == VD_ERR_SHAPE &&
+              strstr(err.message, "layers differ"),
+          "a VAE with other layers: %s", err.message);
+    CHECK(vd_t2v_use_vae(m, "/nonexistent.safetensors", &err) != VD_OK &&
+              strstr(err.message, "/nonexistent.safetensors"), "missing VAE: %s", err.message);
+    vd_video_free(&a);
+    vd_video_free(&b);
+    vd_video_free(&c);
+    vd_t2v_free(m);
+}
+
 static void test_load_errors(const char *model) {
     vd_t2v *m = NULL;
     vd_error err;
@@ -383,6 +428,7 @@ int main(void) {
         test_resume();
         if (model[0]) {
             test_load_errors(model);
+            test_use_vae(model);
             test_cli(model);
         }
     }

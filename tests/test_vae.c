@@ -587,7 +587,7 @@ static void test_overfit(void) {
     size_t allocs = 0;
     for (int s = 0; s < steps; s++) {
         vd_params_zero_grad(P);
-        CHECK(!vd_vae_train_step(v, x, B, T, H, W, &rng, 0, 1e-6f, ws, NULL, &L, &err), "%s", err.message);
+        CHECK(!vd_vae_train_step(v, x, NULL, B, T, H, W, &rng, 0, 1e-6f, ws, NULL, &L, &err), "%s", err.message);
         if (s == 0) first = L.recon;
         if (s == 1) allocs = vd_arena_system_allocs(ws);
         vd_grad_clip_norm(vd_params_all_grad(P), np, 1.0f);
@@ -710,6 +710,7 @@ static void test_train_resume(void) {
 typedef struct full_ctx {
     vd_vae *v;
     float *x;
+    const float *w; /* per-value loss weights, or NULL */
     vd_arena *ws;
 } full_ctx;
 
@@ -719,7 +720,7 @@ static double full_loss(void *vctx) {
     vd_rng_init(&rng, 99);
     vd_vae_losses L;
     vd_error err;
-    vd_vae_train_step(c->v, c->x, 2, 5, 8, 8, &rng, 0, 0.5f, c->ws, NULL, &L, &err);
+    vd_vae_train_step(c->v, c->x, c->w, 2, 5, 8, 8, &rng, 0, 0.5f, c->ws, NULL, &L, &err);
     return L.loss;
 }
 
@@ -732,6 +733,7 @@ static void test_full_grad(void) {
     size_t nx = (size_t)2 * 3 * 5 * 8 * 8;
     c.x = malloc(nx * 4);
     vt_fill_uniform(c.x, nx, 51);
+    c.w = NULL;
     c.ws = vd_arena_new(NULL, 0);
     vd_params *P = c.v->params;
     vd_params_zero_grad(P);
@@ -759,14 +761,66 @@ static void test_full_grad(void) {
           "frozen encoder: %zu encoder gradients set, %zu decoder gradients changed",
           enc_nonzero, dec_diff);
     vd_vae_set_frozen_encoder(c.v, 0);
+    /* Weighted loss: all-ones weights give the unweighted loss; uneven
+     * weights pass the gradient check. */
+    float *w = malloc(nx * 4);
+    for (size_t i = 0; i < nx; i++) w[i] = 1.0f;
+    double plain = full_loss(&c);
+    c.w = w;
+    double ones = full_loss(&c);
+    CHECK(fabs(ones - plain) <= 1e-6 * fabs(plain), "all-ones weights: loss %.8g, unweighted %.8g",
+          ones, plain);
+    for (size_t i = 0; i < nx; i++) w[i] = (i / 64) % 3 == 0 ? 9.0f : 1.0f;
+    vd_params_zero_grad(P);
+    double weighted = full_loss(&c);
+    CHECK(fabs(weighted - plain) > 1e-4 * fabs(plain), "uneven weights left the loss unchanged");
+    memcpy(g, vd_params_all_grad(P), np * 4);
+    vt_gradcheck("whole VAE, weighted MSE + KL, dparams", full_loss, &c, vd_params_all(P), g, np,
+                 3e-3, 2e-4, 3e-2, 100);
+    c.w = NULL;
+    /* Latent noise: the loss changes, gradients stay exact (the noise is a
+     * constant of the parameters for a fixed draw). */
+    vd_vae_set_latent_noise(c.v, 0.5f);
+    vd_params_zero_grad(P);
+    double noisy = full_loss(&c);
+    CHECK(fabs(noisy - plain) > 1e-4 * fabs(plain), "latent noise left the loss unchanged");
+    memcpy(g, vd_params_all_grad(P), np * 4);
+    vt_gradcheck("whole VAE, latent noise 0.5, dparams", full_loss, &c, vd_params_all(P), g, np,
+                 3e-3, 2e-4, 3e-2, 100);
+    vd_vae_set_latent_noise(c.v, 0.0f);
+    free(w);
     free(g);
     free(c.x);
     vd_arena_free(c.ws);
     vd_vae_free(c.v);
 }
 
+/* Foreground weights: a 3x3 square on a plain background weighs 1 + fg on
+ * the square and its one-pixel ring (5x5), 1 elsewhere; every channel alike. */
+static void test_foreground_weights(void) {
+    enum { T = 2, H = 10, W = 12 };
+    const size_t plane = (size_t)H * W, n = 3 * T * plane;
+    float x[3 * T * H * W], w[3 * T * H * W], scratch[2 * (H + W) + H * W];
+    for (size_t i = 0; i < n; i++) x[i] = -0.5f;
+    for (int j = 4; j < 7; j++)
+        for (int i = 5; i < 8; i++) x[(size_t)(1 * T + 1) * plane + (size_t)j * W + i] = 0.5f;
+    vd_vae_foreground_weights(w, x, 1, T, H, W, 9.0f, scratch);
+    int bad = 0;
+    for (int c = 0; c < 3; c++)
+        for (int t = 0; t < T; t++)
+            for (int j = 0; j < H; j++)
+                for (int i = 0; i < W; i++) {
+                    int in = t == 1 && j >= 3 && j < 8 && i >= 4 && i < 9;
+                    float want = in ? 10.0f : 1.0f;
+                    bad += w[((size_t)c * T + t) * plane + (size_t)j * W + i] != want;
+                }
+    CHECK(bad == 0, "foreground weights: %d of %zu values wrong", bad, n);
+    printf("ok   foreground weights: a 3x3 object weighs 10 on its 5x5 neighbourhood, 1 elsewhere\n");
+}
+
 int main(void) {
     ops = vd_ops_cpu();
+    test_foreground_weights();
     test_resblock_grad(4, 4, 3);
     test_resblock_grad(4, 6, 1);
     test_blocks_grad();

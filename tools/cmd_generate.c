@@ -31,6 +31,8 @@ static void usage(FILE *to) {
             "options (defaults come from the model file):\n"
             "  --model PATH       model file (default " DEFAULT_MODEL ", looked up in the\n"
             "                     current folder, then next to the vidit binary's ../)\n"
+            "  --vae PATH         decode with this VAE file (same layers as the model's,\n"
+            "                     e.g. a decoder fine-tuned with its encoder frozen)\n"
             "  --negative TEXT    negative prompt (guidance pushes away from it)\n"
             "  --seed N           noise seed (default 0); same seed and settings, same bytes\n"
             "  --steps N          sampling steps, 1..%d\n"
@@ -267,6 +269,7 @@ static int read_inputs(vd_t2v *m, vd_t2v_request *q, const vd_t2v_request *resol
 
 int cmd_generate(int argc, char **argv) {
     const char *prompt = NULL, *out = NULL, *model = NULL, *prompts = NULL, *format = "mp4";
+    const char *vae = NULL;
     vd_t2v_request q;
     vd_t2v_request_default(&q);
     vd_video_write_opts wo;
@@ -285,6 +288,8 @@ int cmd_generate(int argc, char **argv) {
             out = argv[++i];
         } else if (!strcmp(a, "--model") && more) {
             model = argv[++i];
+        } else if (!strcmp(a, "--vae") && more) {
+            vae = argv[++i];
         } else if (!strcmp(a, "--prompts") && more) {
             prompts = argv[++i];
         } else if (!strcmp(a, "--negative") && more) {
@@ -381,8 +386,9 @@ int cmd_generate(int argc, char **argv) {
     }
     vd_t2v *m = NULL;
     vd_error err;
-    if (vd_t2v_load(&m, mpath, NULL, &err)) {
+    if (vd_t2v_load(&m, mpath, NULL, &err) || (vae && vd_t2v_use_vae(m, vae, &err))) {
         fprintf(stderr, "vidit generate: %s\n", err.message);
+        vd_t2v_free(m);
         return 1;
     }
     /* Settings are checked before anything is written. */

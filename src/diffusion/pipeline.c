@@ -74,6 +74,20 @@ void vd_t2v_free(vd_t2v *m) {
     free(m);
 }
 
+vd_status vd_t2v_use_vae(vd_t2v *m, const char *vae_path, vd_error *err) {
+    if (!m->owns)
+        return vd_fail(err, VD_ERR_ARG, "t2v: --vae: the pipeline does not own its VAE");
+    vd_vae *v = NULL;
+    vd_status st = vd_vae_load(&v, vae_path, NULL, err);
+    if (st) return vd_fail_prefix(err, st, "t2v: --vae: ");
+    int same = vd_vae_copy_weights(m->vae, v);
+    vd_vae_free(v);
+    if (!same)
+        return vd_fail(err, VD_ERR_SHAPE,
+                       "t2v: --vae %s: its layers differ from the model's VAE", vae_path);
+    return VD_OK;
+}
+
 const vd_t2v_info *vd_t2v_get_info(const vd_t2v *m) { return &m->info; }
 vd_dit *vd_t2v_dit(vd_t2v *m) { return m->dit; }
 vd_vae *vd_t2v_vae(vd_t2v *m) { return m->vae; }

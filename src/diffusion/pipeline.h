@@ -64,6 +64,11 @@ vd_status vd_t2v_wrap(vd_t2v **out, vd_vae *vae, vd_dit *dit, const vd_tokenizer
                       const float *mean, const float *std, const vd_t2v_info *info,
                       vd_error *err);
 void vd_t2v_free(vd_t2v *m);
+/* Decodes (and encodes given frames) with the VAE file vae_path instead of
+ * the model's own, for example one whose decoder was fine-tuned with the
+ * encoder frozen. It must have the same layers; the latent statistics the
+ * DiT was trained with stay. Only for a model that vd_t2v_load made. */
+vd_status vd_t2v_use_vae(vd_t2v *m, const char *vae_path, vd_error *err);
 
 const vd_t2v_info *vd_t2v_get_info(const vd_t2v *m);
 vd_dit *vd_t2v_dit(vd_t2v *m);

@@ -156,6 +156,36 @@ const vd_vae_config *vd_vae_get_config(const vd_vae *v) { return &v->cfg; }
 
 void vd_vae_set_frozen_encoder(vd_vae *v, int frozen) { v->frozen_encoder = frozen != 0; }
 
+int vd_vae_copy_weights(vd_vae *dst, const vd_vae *src) {
+    vd_params *a = dst->params, *b = src->params;
+    int same = vd_params_count(a) == vd_params_count(b);
+    for (size_t i = 0; same && i < vd_params_count(a); i++)
+        same = !strcmp(vd_params_info(a, i)->name, vd_params_info(b, i)->name) &&
+               vd_params_info(a, i)->numel == vd_params_info(b, i)->numel;
+    if (same) memcpy(vd_params_all(a), vd_params_all(b), vd_params_numel(a) * sizeof(float));
+    return same;
+}
+
+void vd_vae_set_latent_noise(vd_vae *v, float sigma) {
+    v->latent_noise = sigma > 0.0f && isfinite(sigma) ? sigma : 0.0f;
+}
+
+/* z += s std_c n per video (vd_vae_set_latent_noise); the added term does
+ * not depend on the parameters, so gradients pass through unchanged. */
+static void add_latent_noise(vd_vae *v, float *z, vd_rng *rng, int B, int Z, size_t S,
+                             float *scratch) {
+    for (int b = 0; b < B; b++) {
+        float s = v->latent_noise * (float)vd_rng_uniform1(rng);
+        vd_rng_normal(rng, scratch, (size_t)Z * S);
+        for (int c = 0; c < Z; c++) {
+            float k = s * (v->has_stats ? v->lstd[c] : 1.0f);
+            float *zc = z + ((size_t)b * Z + c) * S;
+            const float *nc = scratch + (size_t)c * S;
+            for (size_t i = 0; i < S; i++) zc[i] += k * nc[i];
+        }
+    }
+}
+
 size_t vd_vae_encoder_numel(const vd_vae *v) {
     /* build() declares every encoder layer before the first decoder layer,
      * and params lay tensors out in declaration order: the decoder starts at
@@ -409,8 +439,27 @@ void vd_vae_gaussian_backward(float *dh, const float *dz, const float *h,
 
 /* ------------------------------------------------------------- training */
 
-vd_status vd_vae_train_step(vd_vae *v, const float *x, int B, int T, int H, int W,
-                            vd_rng *rng, int use_l1, float kl_weight, vd_arena *ws,
+/* Weighted reconstruction loss: sum(w e(d)) / sum(w), e = |d| or d^2; adds
+ * its gradient to dy. */
+static float weighted_recon(float *dy, const float *y, const float *x, const float *w, size_t n,
+                            int use_l1) {
+    double sw = 0.0, se = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        float d = y[i] - x[i];
+        sw += w[i];
+        se += (double)w[i] * (use_l1 ? fabsf(d) : d * d);
+    }
+    if (!(sw > 0.0)) return 0.0f;
+    const float k = (float)(1.0 / sw);
+    for (size_t i = 0; i < n; i++) {
+        float d = y[i] - x[i];
+        dy[i] += w[i] * k * (use_l1 ? (d > 0 ? 1.0f : d < 0 ? -1.0f : 0.0f) : 2.0f * d);
+    }
+    return (float)(se / sw);
+}
+
+vd_status vd_vae_train_step(vd_vae *v, const float *x, const float *weight, int B, int T, int H,
+                            int W, vd_rng *rng, int use_l1, float kl_weight, vd_arena *ws,
                             float *recon, vd_vae_losses *losses, vd_error *err) {
     vd_status st = vd_vae_check_input(v, T, H, W, err);
     if (st) return st;
@@ -434,18 +483,29 @@ vd_status vd_vae_train_step(vd_vae *v, const float *x, int B, int T, int H, int 
     if (!eps || !z) goto fail;
     vd_rng_normal(rng, eps, nz);
     float kl = vd_vae_gaussian_forward(z, h, eps, B, Z, S, v->cfg.logvar_min, v->cfg.logvar_max);
+    if (v->latent_noise > 0.0f) {
+        float *scratch = vd_arena_floats(ws, (size_t)Z * S);
+        st = VD_ERR_NOMEM;
+        if (!scratch) goto fail;
+        add_latent_noise(v, z, rng, B, Z, S, scratch);
+    }
     if ((st = vd_vae_run(v, v->dec, v->n_dec, z, zs, B, ws, da, &y, &ys))) goto fail;
     size_t nx = (size_t)B * 3 * T * H * W;
-    float rec = use_l1 ? ops->l1_fwd(y, x, nx) : ops->mse_fwd(y, x, nx);
     float *dy = vd_arena_zeros(ws, nx);
     float *dz = vd_arena_zeros(ws, nz);
     float *dh = vd_arena_zeros(ws, 2 * nz);
     st = VD_ERR_NOMEM;
     if (!dy || !dz || !dh) goto fail;
-    if (use_l1)
+    float rec;
+    if (weight) {
+        rec = weighted_recon(dy, y, x, weight, nx, use_l1);
+    } else if (use_l1) {
+        rec = ops->l1_fwd(y, x, nx);
         ops->l1_bwd(dy, y, x, nx, 1.0f);
-    else
+    } else {
+        rec = ops->mse_fwd(y, x, nx);
         ops->mse_bwd(dy, y, x, nx, 1.0f);
+    }
     if ((st = vd_vae_run_backward(v, v->dec, v->n_dec, da, dy, B,
                                   v->frozen_encoder ? NULL : dz, ws)))
         goto fail;

@@ -95,6 +95,15 @@ void vd_vae_set_latent_stats(vd_vae *vae, const float *mean, const float *std);
  * backward. The encoder's parameters lie in the first vd_vae_encoder_numel
  * floats of the parameter block, the decoder's after them. */
 void vd_vae_set_frozen_encoder(vd_vae *vae, int frozen);
+/* Copies src's weights into dst when both have the same layers (names and
+ * sizes); returns 0 and leaves dst alone otherwise. */
+int vd_vae_copy_weights(vd_vae *dst, const vd_vae *src);
+/* Training only: the decoder sees z + s std n, with s drawn uniformly from
+ * [0, sigma] per video, std the stored per-channel latent scale (1 without
+ * stats) and n standard normal, so that it learns to decode latents a little
+ * off the encoder's (a diffusion model's samples) into clean frames rather
+ * than into coloured noise. 0 (the default) turns it off. */
+void vd_vae_set_latent_noise(vd_vae *vae, float sigma);
 size_t vd_vae_encoder_numel(const vd_vae *vae);
 int vd_vae_latent_stats(const vd_vae *vae, const float **mean, const float **std);
 
@@ -109,9 +118,13 @@ typedef struct vd_vae_losses {
 /* One forward + backward on x (B, 3, T, H, W): samples z = mean +
  * exp(logvar / 2) eps with eps drawn from rng, decodes, and accumulates the
  * gradient of the loss into the parameter gradients (the caller zeroes them).
- * recon (B, 3, T, H, W) may be NULL; when given it receives the decoder's
- * output. The arena is reset to its entry mark before returning. */
-vd_status vd_vae_train_step(vd_vae *vae, const float *x, int B, int T, int H, int W,
+ * weight (B, 3, T, H, W) may be NULL (every value counts the same); when
+ * given, the reconstruction loss is sum(w |x - x'|) / sum(w) (or squared),
+ * so that a caller can make small objects count as much as the background
+ * around them. recon (B, 3, T, H, W) may be NULL; when given it receives the
+ * decoder's output. The arena is reset to its entry mark before returning. */
+vd_status vd_vae_train_step(vd_vae *vae, const float *x, const float *weight, int B, int T,
+                            int H, int W,
                             vd_rng *rng, int use_l1, float kl_weight, vd_arena *ws,
                             float *recon, vd_vae_losses *losses, vd_error *err);
 

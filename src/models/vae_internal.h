@@ -40,6 +40,7 @@ struct vd_vae {
     float lmean[VD_VAE_MAX_LATENT], lstd[VD_VAE_MAX_LATENT];
     int has_stats;
     int frozen_encoder; /* training steps skip the encoder's backward */
+    float latent_noise; /* training steps: decoder input noise, see vae.h */
 };
 
 /* Output shape; `drop`: an up-sampling drops its leading copies (always,

@@ -52,6 +52,8 @@ vd_status vd_vae_train_config_from_json(vd_vae_train_config *c, const vd_json *t
         {"weight_decay", &c->weight_decay, NULL}, {"beta1", &c->beta1, NULL},
         {"beta2", &c->beta2, NULL}, {"grad_clip", &c->grad_clip, NULL},
         {"ema_decay", &c->ema_decay, NULL}, {"kl_weight", &c->kl_weight, NULL},
+        {"foreground_weight", &c->foreground_weight, NULL},
+        {"latent_noise", &c->latent_noise, NULL},
         {"steps", NULL, &c->steps}, {"warmup", NULL, &c->warmup},
         {"log_every", NULL, &c->log_every}, {"sample_every", NULL, &c->sample_every},
         {"checkpoint_every", NULL, &c->checkpoint_every}};
@@ -78,7 +80,9 @@ vd_status vd_vae_train_config_from_json(vd_vae_train_config *c, const vd_json *t
         return vd_fail(err, VD_ERR_FORMAT, "vae config: \"loss\" is \"%s\" (want l1 or mse)", loss);
     c->use_l1 = strcmp(loss, "l1") == 0;
     if (c->steps < 1 || c->batch < 1 || c->clip_frames < 1 || !(c->lr > 0) || c->warmup < 0 ||
-        !(c->ema_decay >= 0 && c->ema_decay < 1) || c->log_every < 1)
+        !(c->ema_decay >= 0 && c->ema_decay < 1) || c->log_every < 1 ||
+        !(c->foreground_weight >= 0 && c->foreground_weight <= 1000) ||
+        !(c->latent_noise >= 0 && c->latent_noise <= 10))
         return vd_fail(err, VD_ERR_FORMAT, "vae config: a \"train\" value is out of range");
     return VD_OK;
 }
@@ -151,6 +155,59 @@ static void make_batch(float *x, const clips *c, int B, int T, const vd_rng *bas
         int t0 = (int)vd_rng_below(&r, (uint32_t)(c->frames[i] - T + 1));
         vd_vae_from_rgb(x + b * per, c->rgb[i] + (size_t)t0 * frame, T, c->H, c->W);
     }
+}
+
+static int cmp_float(const void *a, const void *b) {
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* The frame's background is the per-channel median of its border pixels:
+ * exact for the toy world's plain backgrounds, and a mild emphasis on
+ * whatever stands out from the border elsewhere. */
+#define VD_FG_THRESHOLD 0.12f /* about 15 of 255 levels, in [-1, 1] units */
+void vd_vae_foreground_weights(float *w, const float *x, int B, int T, int H, int W, float fg,
+                               float *scratch) {
+    const size_t plane = (size_t)H * W, per = (size_t)3 * T * plane;
+    float *border = scratch, *mask = scratch + 2 * (H + W);
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) {
+            float bg[3];
+            const float *ch[3];
+            for (int c = 0; c < 3; c++) {
+                ch[c] = x + b * per + ((size_t)c * T + t) * plane;
+                int n = 0;
+                for (int i = 0; i < W; i++) {
+                    border[n++] = ch[c][i];
+                    border[n++] = ch[c][(size_t)(H - 1) * W + i];
+                }
+                for (int j = 1; j + 1 < H; j++) {
+                    border[n++] = ch[c][(size_t)j * W];
+                    border[n++] = ch[c][(size_t)j * W + W - 1];
+                }
+                qsort(border, (size_t)n, sizeof *border, cmp_float);
+                bg[c] = border[n / 2];
+            }
+            for (size_t i = 0; i < plane; i++) {
+                float d = 0.0f;
+                for (int c = 0; c < 3; c++) d = fmaxf(d, fabsf(ch[c][i] - bg[c]));
+                mask[i] = d > VD_FG_THRESHOLD ? 1.0f : 0.0f;
+            }
+            float *w0 = w + b * per + (size_t)t * plane;
+            for (int j = 0; j < H; j++)
+                for (int i = 0; i < W; i++) {
+                    float m = 0.0f;
+                    for (int dj = -1; dj <= 1; dj++)
+                        for (int di = -1; di <= 1; di++) {
+                            int y = j + dj, xx = i + di;
+                            if (y >= 0 && y < H && xx >= 0 && xx < W)
+                                m = fmaxf(m, mask[(size_t)y * W + xx]);
+                        }
+                    w0[(size_t)j * W + i] = 1.0f + fg * m;
+                }
+            for (int c = 1; c < 3; c++)
+                memcpy(w0 + (size_t)c * T * plane, w0, plane * sizeof *w0);
+        }
 }
 
 static int longest_clip(int frames, int tc) { return 1 + (frames - 1) / tc * tc; }
@@ -247,12 +304,7 @@ static vd_status init_from(vd_vae *v, const char *path, vd_error *err) {
     vd_vae *src = NULL;
     vd_status st = vd_vae_load(&src, path, NULL, err);
     if (st) return vd_fail_prefix(err, st, "vae train: --init: ");
-    vd_params *a = vd_vae_params(v), *b = vd_vae_params(src);
-    int same = vd_params_count(a) == vd_params_count(b);
-    for (size_t i = 0; same && i < vd_params_count(a); i++)
-        same = !strcmp(vd_params_info(a, i)->name, vd_params_info(b, i)->name) &&
-               vd_params_info(a, i)->numel == vd_params_info(b, i)->numel;
-    if (same) memcpy(vd_params_all(a), vd_params_all(b), vd_params_numel(a) * sizeof(float));
+    int same = vd_vae_copy_weights(v, src);
     vd_vae_free(src);
     if (!same)
         return vd_fail(err, VD_ERR_SHAPE, "vae train: --init %s: its layers differ from the config's",
@@ -274,7 +326,7 @@ typedef struct run {
     vd_arena *ws;
     vd_csvlog *log;
     clips data;
-    float *x;
+    float *x, *weight, *scratch; /* weight, scratch: with foreground_weight */
 } run;
 
 static void run_free(run *r) {
@@ -288,6 +340,8 @@ static void run_free(run *r) {
     vd_csvlog_close(r->log);
     clips_free(&r->data);
     free(r->x);
+    free(r->weight);
+    free(r->scratch);
 }
 
 static vd_status save_checkpoint(run *r, const char *path, int64_t step, const vd_rng *rng,
@@ -396,7 +450,11 @@ vd_status vd_vae_train(const vd_vae_train_opts *o, vd_vae_train_report *rep, vd_
     if ((st = vd_ema_new(&r.ema, NULL, vd_params_all(P), np, err))) goto done;
     r.ws = vd_arena_new(NULL, 0);
     r.x = malloc((size_t)B * 3 * T * H * W * sizeof(float));
-    if (!r.ws || !r.x) {
+    if (tc.foreground_weight > 0) {
+        r.weight = malloc((size_t)B * 3 * T * H * W * sizeof(float));
+        r.scratch = malloc(((size_t)2 * (H + W) + (size_t)H * W) * sizeof(float));
+    }
+    if (!r.ws || !r.x || (tc.foreground_weight > 0 && (!r.weight || !r.scratch))) {
         st = vd_fail(err, VD_ERR_NOMEM, "vae train: out of memory");
         goto done;
     }
@@ -411,6 +469,12 @@ vd_status vd_vae_train(const vd_vae_train_opts *o, vd_vae_train_report *rep, vd_
         rep->resumed = 1;
         snprintf(msg, sizeof msg, "resuming %s at step %lld", ck_path, (long long)step);
         note(o->progress, msg);
+    }
+    if (tc.latent_noise > 0) {
+        /* The noise is scaled by the latent's spread, measured with the
+         * encoder as it is now (exact when the encoder is frozen). */
+        if ((st = latent_stats(r.vae, &r.data, tc.stats_videos, r.ws, err))) goto done;
+        vd_vae_set_latent_noise(r.vae, tc.latent_noise);
     }
     snprintf(msg, sizeof msg,
              "vae: %zu parameters, %d videos in memory (%d skipped), %dx%d, clips of %d frames, "
@@ -444,9 +508,10 @@ vd_status vd_vae_train(const vd_vae_train_opts *o, vd_vae_train_report *rep, vd_
             break;
         }
         make_batch(r.x, &r.data, B, T, &base, step);
+        if (r.weight) vd_vae_foreground_weights(r.weight, r.x, B, T, H, W, tc.foreground_weight, r.scratch);
         vd_rng noise = vd_rng_fork(&base, (uint64_t)step * 2 + 1);
         vd_params_zero_grad(P);
-        if ((st = vd_vae_train_step(r.vae, r.x, B, T, H, W, &noise, tc.use_l1, tc.kl_weight, r.ws,
+        if ((st = vd_vae_train_step(r.vae, r.x, r.weight, B, T, H, W, &noise, tc.use_l1, tc.kl_weight, r.ws,
                                     NULL, &L, err)))
             goto done;
         float gn = vd_grad_clip_norm(vd_params_all_grad(P) + off, np - off, tc.grad_clip);
