@@ -100,7 +100,7 @@ static void test_noise(void) {
     /* loss gradient against central differences */
     float pred[P], d[P];
     vt_fill_normal(pred, P, 3);
-    double loss = vd_flow_mse(pred, v, P, 0.5f, d);
+    double loss = vd_flow_mse(pred, v, NULL, P, 0.5f, d);
     double want = 0;
     for (int i = 0; i < P; i++) want += (double)(pred[i] - v[i]) * (pred[i] - v[i]);
     CHECK(fabs(loss - want / P) < 1e-9, "mse %g want %g", loss, want / P);
@@ -108,13 +108,56 @@ static void test_noise(void) {
     for (int i = 0; i < P; i++) {
         float keep = pred[i];
         pred[i] = keep + 1e-2f;
-        double lp = vd_flow_mse(pred, v, P, 1.0f, NULL);
+        double lp = vd_flow_mse(pred, v, NULL, P, 1.0f, NULL);
         pred[i] = keep - 1e-2f;
-        double lm = vd_flow_mse(pred, v, P, 1.0f, NULL);
+        double lm = vd_flow_mse(pred, v, NULL, P, 1.0f, NULL);
         pred[i] = keep;
         worstg = fmaxf(worstg, fabsf((float)(0.5 * (lp - lm) / 2e-2) - d[i]));
     }
     CHECK(worstg < 1e-4f, "mse gradient off by %g", (double)worstg);
+
+    /* weighted: all-ones weights give the plain loss; uneven weights pass
+     * the gradient check */
+    float w[P], dw[P];
+    for (int i = 0; i < P; i++) w[i] = 1.0f;
+    double lw = vd_flow_mse(pred, v, w, P, 0.5f, dw);
+    CHECK(fabs(lw - loss) < 1e-9 && !memcmp(dw, d, sizeof d), "all-ones weights: %g vs %g", lw, loss);
+    for (int i = 0; i < P; i++) w[i] = (float)(1 + i % 5);
+    vd_flow_mse(pred, v, w, P, 1.0f, dw);
+    worstg = 0;
+    for (int i = 0; i < P; i++) {
+        float keep = pred[i];
+        pred[i] = keep + 1e-2f;
+        double lp = vd_flow_mse(pred, v, w, P, 1.0f, NULL);
+        pred[i] = keep - 1e-2f;
+        double lm = vd_flow_mse(pred, v, w, P, 1.0f, NULL);
+        pred[i] = keep;
+        worstg = fmaxf(worstg, fabsf((float)((lp - lm) / 2e-2) - dw[i]));
+    }
+    CHECK(worstg < 1e-4f, "weighted mse gradient off by %g", (double)worstg);
+}
+
+/* Object weights: one latent position that differs in one channel weighs
+ * 1 + k on its 3x3 neighbourhood in every channel of that frame, 1 elsewhere. */
+static void test_object_weights(void) {
+    enum { B = 2, C = 3, T = 2, H = 6, W = 7 };
+    const size_t plane = (size_t)H * W, n = (size_t)B * C * T * plane;
+    float x[B * C * T * H * W], w[B * C * T * H * W], scratch[2 * (H + W) + H * W];
+    for (size_t i = 0; i < n; i++) x[i] = 0.25f * (float)(i / plane % 5); /* plain per frame */
+    /* batch 1, channel 2, frame 1, position (2, 3) */
+    x[(((size_t)1 * C + 2) * T + 1) * plane + 2 * W + 3] += 2.0f;
+    vd_flow_object_weights(w, x, B, C, T, H, W, 4.0f, 0.5f, scratch);
+    int bad = 0;
+    for (int b = 0; b < B; b++)
+        for (int c = 0; c < C; c++)
+            for (int t = 0; t < T; t++)
+                for (int j = 0; j < H; j++)
+                    for (int i = 0; i < W; i++) {
+                        int in = b == 1 && t == 1 && j >= 1 && j <= 3 && i >= 2 && i <= 4;
+                        float got = w[(((size_t)b * C + c) * T + t) * plane + (size_t)j * W + i];
+                        bad += got != (in ? 5.0f : 1.0f);
+                    }
+    CHECK(bad == 0, "object weights: %d of %zu wrong", bad, n);
 }
 
 static void test_cfg(void) {
@@ -206,6 +249,7 @@ int main(void) {
     test_shift();
     test_tsample();
     test_noise();
+    test_object_weights();
     test_cfg();
     test_order();
     test_errors();

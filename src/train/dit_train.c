@@ -43,6 +43,7 @@ void vd_dit_train_config_default(vd_dit_train_config *c) {
     c->given_first = 0.15f;
     c->given_prefix = 0.1f;
     c->given_ends = 0.1f;
+    c->object_threshold = 0.5f;
     c->log_every = 10;
     c->checkpoint_every = 500;
     c->checkpoint_minutes = 10;
@@ -62,7 +63,8 @@ vd_status vd_dit_train_config_from_json(vd_dit_train_config *c, const vd_json *t
         {"beta2", &c->beta2, NULL}, {"grad_clip", &c->grad_clip, NULL},
         {"ema_decay", &c->ema_decay, NULL}, {"caption_dropout", &c->caption_dropout, NULL},
         {"given_first", &c->given_first, NULL}, {"given_prefix", &c->given_prefix, NULL},
-        {"given_ends", &c->given_ends, NULL},
+        {"given_ends", &c->given_ends, NULL}, {"object_weight", &c->object_weight, NULL},
+        {"object_threshold", &c->object_threshold, NULL},
         {"logit_mean", &c->tsample.logit_mean, NULL}, {"logit_std", &c->tsample.logit_std, NULL},
         {"shift", &c->tsample.shift, NULL}, {"steps", NULL, &c->steps},
         {"warmup", NULL, &c->warmup}, {"log_every", NULL, &c->log_every},
@@ -106,6 +108,8 @@ vd_status vd_dit_train_config_from_json(vd_dit_train_config *c, const vd_json *t
         {"grad_clip", !(c->grad_clip >= 0)}, {"checkpoint_every", c->checkpoint_every < 0},
         {"eval_every", c->eval_every < 0}, {"time_budget", !(c->time_budget >= 0)},
         {"checkpoint_minutes", !(c->checkpoint_minutes >= 0)},
+        {"object_weight", !(c->object_weight >= 0 && c->object_weight <= 1000)},
+        {"object_threshold", !(c->object_threshold > 0)},
         {"given_first", !(c->given_first >= 0)}, {"given_prefix", !(c->given_prefix >= 0)},
         {"given_ends", !(c->given_ends >= 0 && c->given_first + c->given_prefix + c->given_ends <= 1)}};
     for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++)
@@ -141,7 +145,8 @@ typedef struct run {
     uint8_t *mask;
     vd_arena *arena;
     vd_csvlog *log;
-    float *buf; /* x0, eps, xt, target, pred, dpred */
+    float *buf; /* x0, eps, xt, target, pred, dpred, then with object_weight:
+                 * weights and the weights' scratch */
     float *t;
     int32_t *btok;
     int *blen;
@@ -341,6 +346,7 @@ static vd_status micro_step(run *r, const vd_rng *base, int64_t key, double *los
     const int T = c->bT[b], H = c->bH[b], W = c->bW[b];
     const size_t per = (size_t)c->Z * T * H * W, n = per * B;
     float *x0 = r->buf, *eps = x0 + n, *xt = eps + n, *tgt = xt + n, *pred = tgt + n, *dp = pred + n;
+    float *weight = NULL;
     for (int k = 0; k < B; k++) {
         int item = k == 0 ? first : c->bitems[c->bstart[b] + (int)vd_rng_below(&g, (uint32_t)c->bcount[b])];
         memcpy(x0 + k * per, c->data + c->offset[item], per * sizeof *x0);
@@ -352,6 +358,11 @@ static vd_status micro_step(run *r, const vd_rng *base, int64_t key, double *los
         if (vd_rng_uniform1(&g) < r->tc.caption_dropout) r->blen[k] = 0;
     vd_rng_normal(&g, eps, n);
     vd_flow_noise(xt, tgt, x0, eps, r->t, B, per);
+    if (r->tc.object_weight > 0) {
+        weight = dp + n;
+        vd_flow_object_weights(weight, x0, B, c->Z, T, H, W, r->tc.object_weight,
+                               r->tc.object_threshold, weight + n);
+    }
     const uint8_t *given = NULL;
     if (r->dc.frame_cond) {
         for (int k = 0; k < B; k++) draw_given(r, &g, r->given + (size_t)k * T, T);
@@ -362,7 +373,7 @@ static vd_status micro_step(run *r, const vd_rng *base, int64_t key, double *los
                                        pred, r->arena, err);
     if (!st) {
         if (given) apply_given(given, xt, x0, pred, tgt, B, c->Z, T, (size_t)H * W);
-        *loss = vd_flow_mse(pred, tgt, n, 1.0f / (float)r->tc.accum, dp);
+        *loss = vd_flow_mse(pred, tgt, weight, n, 1.0f / (float)r->tc.accum, dp);
         st = vd_dit_backward(r->dit, dp, NULL, r->arena, err);
     }
     vd_arena_reset(r->arena, 0);
@@ -493,16 +504,19 @@ static vd_status setup(run *r, const vd_dit_train_opts *o, vd_dit_train_report *
     if ((st = vd_adamw_set_decay_mask(r->opt, r->mask, err)) ||
         (st = vd_ema_new(&r->ema, NULL, vd_params_all(P), np, err)))
         goto done;
-    size_t maxper = 0;
-    int maxT = 1;
+    size_t maxper = 0, maxplane = 0;
+    int maxT = 1, maxHW = 0;
     for (int b = 0; b < r->cache.n_buckets; b++) {
         if (r->cache.bT[b] > maxT) maxT = r->cache.bT[b];
+        if (r->cache.bH[b] + r->cache.bW[b] > maxHW) maxHW = r->cache.bH[b] + r->cache.bW[b];
+        if ((size_t)r->cache.bH[b] * r->cache.bW[b] > maxplane)
+            maxplane = (size_t)r->cache.bH[b] * r->cache.bW[b];
         size_t per = (size_t)r->cache.Z * r->cache.bT[b] * r->cache.bH[b] * r->cache.bW[b];
         if (per > maxper) maxper = per;
     }
     const int B = r->tc.batch;
     r->arena = vd_arena_new(NULL, 0);
-    r->buf = malloc(6 * maxper * B * sizeof *r->buf);
+    r->buf = malloc((7 * maxper * B + 2 * (size_t)maxHW + maxplane) * sizeof *r->buf);
     r->t = malloc((size_t)B * sizeof *r->t);
     r->btok = calloc((size_t)B * r->dc.max_text_len, sizeof *r->btok);
     r->blen = calloc((size_t)B, sizeof *r->blen);
