@@ -257,6 +257,42 @@ static void test_resume(void) {
     CHECK(same_tensors(pa, pb), "20 + resume + 20 steps differ from 40 straight");
 }
 
+/* --init: a new run starts from a trained model (its first losses are the
+ * trained model's, far below a fresh start's); files that are not a model
+ * of the same config are refused. */
+static void test_init(const char *model) {
+    char cfg[256], fresh[256], tuned[256], path[300];
+    snprintf(cfg, sizeof cfg, "%s/init.json", root);
+    snprintf(fresh, sizeof fresh, "%s/fresh", root);
+    snprintf(tuned, sizeof tuned, "%s/tuned", root);
+    CHECK(make_config(cfg, "unused", 300), "config");
+    vd_dit_train_report r;
+    vd_dit_train_opts o;
+    memset(&o, 0, sizeof o);
+    o.config_path = cfg;
+    o.out = fresh;
+    o.stop_after = 10;
+    o.no_eval = 1;
+    vd_error err;
+    CHECK(vd_dit_train(&o, &r, &err) == VD_OK, "fresh: %s", err.message);
+    float first_fresh = r.first_loss;
+    o.out = tuned;
+    o.init = model;
+    CHECK(vd_dit_train(&o, &r, &err) == VD_OK, "--init: %s", err.message);
+    CHECK(r.first_loss < 0.8f * first_fresh, "--init: first loss %.4f, fresh %.4f", r.first_loss,
+          first_fresh);
+    printf("ok   --init: first loss %.4f from the trained model, %.4f fresh\n", r.first_loss,
+           first_fresh);
+    snprintf(tuned, sizeof tuned, "%s/tuned2", root);
+    snprintf(path, sizeof path, "%s/vae.safetensors", root);
+    o.init = path;
+    CHECK(vd_dit_train(&o, &r, &err) == VD_ERR_FORMAT && strstr(err.message, "not a text-to-video"),
+          "--init with a VAE file: %s", err.message);
+    o.init = "/nonexistent.safetensors";
+    CHECK(vd_dit_train(&o, &r, &err) != VD_OK && strstr(err.message, "/nonexistent"),
+          "--init with a missing file: %s", err.message);
+}
+
 static int run_cli(const char *args) {
     char cmd[4096];
     snprintf(cmd, sizeof cmd, "%s %s %s >/dev/null 2>%s/stderr.txt", getenv("VIDIT_BIN"), args,
@@ -434,6 +470,7 @@ int main(void) {
         if (model[0]) {
             test_load_errors(model);
             test_use_vae(model);
+            test_init(model);
             test_cli(model);
         }
     }

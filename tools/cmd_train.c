@@ -21,6 +21,8 @@ static void usage(FILE *to) {
             "options:\n"
             "  --config FILE       training recipe (configs/t2v_default.json)\n"
             "  --out RUN           run folder (default: the config's \"out\")\n"
+            "  --init MODEL        a new run starts from MODEL's DiT weights and tokenizer\n"
+            "                      (fine-tuning with another recipe; same \"dit\" config)\n"
             "  --steps N           total steps (the schedule's length) instead of the config's\n"
             "  --time-budget S     stop this invocation after S seconds (checkpointed)\n"
             "  --stop-after N      stop after N steps of this invocation\n"
@@ -61,6 +63,8 @@ int cmd_t2v_train(int argc, char **argv) {
             o.config_path = argv[++i];
         } else if (!strcmp(a, "--out") && more) {
             o.out = argv[++i];
+        } else if (!strcmp(a, "--init") && more) {
+            o.init = argv[++i];
         } else if (!strcmp(a, "--steps") && more) {
             if (!parse_i64(argv[++i], 1, 1000000000LL, &v)) return bad("--steps wants 1.., got ", argv[i]);
             o.steps = v;

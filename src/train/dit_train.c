@@ -412,6 +412,7 @@ static vd_status setup(run *r, const vd_dit_train_opts *o, vd_dit_train_report *
                        char *ck_path, size_t ck_size, int *have_ck, vd_error *err) {
     vd_status st;
     char *meta_dit = NULL, *meta_tok = NULL, msg[1400];
+    vd_st_file *init = NULL;
     /* The run folder comes from --out or the config; the checkpoint there
      * (if any) supplies the config. */
     const char *label = o->config_path;
@@ -459,6 +460,38 @@ static vd_status setup(run *r, const vd_dit_train_opts *o, vd_dit_train_report *
         }
     }
     if ((st = read_run(r, o, label, meta_dit, err))) goto done;
+    if (!*have_ck && o->init) {
+        /* Fine-tuning: the model's tokenizer, and (below) its DiT weights. */
+        if ((st = vd_st_open(&init, o->init, err))) {
+            vd_fail_prefix(err, st, "train: --init: ");
+            goto done;
+        }
+        const char *k = vd_st_metadata(init, "tokenizer"), *d = vd_st_metadata(init, "dit_config");
+        vd_dit_config ic;
+        vd_dit_config_default(&ic);
+        if (!k || !d) {
+            st = vd_fail(err, VD_ERR_FORMAT, "train: --init %s: not a text-to-video model", o->init);
+            goto done;
+        }
+        if ((st = vd_dit_config_parse(&ic, d, strlen(d), "dit_config", err))) goto done;
+        vd_strbuf a, b;
+        vd_strbuf_init(&a);
+        vd_strbuf_init(&b);
+        vd_dit_config_to_json(&ic, &a);
+        vd_dit_config_to_json(&r->dc, &b);
+        int same = !a.failed && !b.failed && !strcmp(vd_strbuf_cstr(&a), vd_strbuf_cstr(&b));
+        vd_strbuf_free(&a);
+        vd_strbuf_free(&b);
+        if (!same) {
+            st = vd_fail(err, VD_ERR_SHAPE, "train: --init %s: its DiT config differs from the run's",
+                         o->init);
+            goto done;
+        }
+        if (!(meta_tok = dup_text(k))) {
+            st = vd_fail(err, VD_ERR_NOMEM, "train: out of memory");
+            goto done;
+        }
+    }
     snprintf(ck_path, ck_size, "%s/checkpoint.safetensors", r->out);
     if ((st = vd_mkdirs(r->out, err))) {
         vd_fail_prefix(err, st, "train: run folder: ");
@@ -495,6 +528,10 @@ static vd_status setup(run *r, const vd_dit_train_opts *o, vd_dit_train_report *
     if ((st = vd_dit_new(&r->dit, &r->dc, r->tc.seed, 1, NULL, err))) goto done;
     vd_params *P = vd_dit_params(r->dit);
     size_t np = vd_params_numel(P);
+    if (init && (st = vd_params_load(P, NULL, init, "dit.", err))) {
+        vd_fail_prefix(err, st, "train: --init %s: ", o->init);
+        goto done;
+    }
     vd_adamw_config ac = {r->tc.lr, r->tc.beta1, r->tc.beta2, 1e-8f, r->tc.weight_decay};
     if ((st = vd_adamw_new(&r->opt, NULL, np, &ac, err))) goto done;
     if (!(r->mask = vd_params_decay_mask(P))) {
@@ -533,6 +570,7 @@ static vd_status setup(run *r, const vd_dit_train_opts *o, vd_dit_train_report *
                         r->cache.bH[b] * sc, 1 + (r->cache.bT[b] - 1) * tcomp, r->cache.bcount[b]);
     note(o->progress, msg);
 done:
+    vd_st_close(init);
     free(meta_dit);
     free(meta_tok);
     return st;

@@ -71,6 +71,10 @@ typedef struct vd_dit_train_opts {
     int64_t steps;           /* > 0 overrides train.steps */
     double time_budget;      /* > 0 overrides train.time_budget */
     int64_t stop_after;      /* > 0: stop after this many steps of this run */
+    /* A model file (vidit train's export) whose DiT weights and tokenizer a
+     * new run starts from, for fine-tuning with another recipe; its DiT
+     * config must equal the run's. Ignored when the run resumes. */
+    const char *init;
     /* When not NULL and it becomes non-zero (a signal handler's flag), the
      * run stops after the current step and checkpoints, as at a time
      * budget. */
