@@ -311,6 +311,55 @@ static void determinism(void) {
         for (int i = 0; i < 5; i++) free(r[t][i]);
 }
 
+/* The one-pass backward (batch x heads >= 6) equals the two-pass one that
+ * each batch element alone gets (3 heads), and is bit-identical for 1 and 2
+ * threads. */
+static void one_pass(void) {
+    const int B = 4, Nq = 150, Nk = 300, H = 3, D = 16, HD = H * D;
+    const size_t nq = (size_t)B * Nq * HD, nk = (size_t)B * Nk * HD, nl = (size_t)B * H * Nq;
+    float *q = falloc(nq), *k = falloc(nk), *v = falloc(nk), *dout = falloc(nq);
+    float *r[3][5];
+    for (int t = 0; t < 3; t++) {
+        r[t][0] = falloc(nq), r[t][1] = falloc(nl), r[t][2] = falloc(nq);
+        r[t][3] = falloc(nk), r[t][4] = falloc(nk);
+    }
+    uint8_t mask[4 * 300];
+    for (int i = 0; i < B * Nk; i++) mask[i] = (uint8_t)(i / Nk % 2 == 0 || i % Nk < 170);
+    vt_fill_normal(q, nq, 61);
+    vt_fill_normal(k, nk, 62);
+    vt_fill_normal(v, nk, 63);
+    vt_fill_normal(dout, nq, 64);
+    const int saved = vd_get_threads();
+    for (int t = 0; t < 2; t++)
+        run_threads(t + 1, r[t][0], r[t][1], r[t][2], r[t][3], r[t][4], q, k, v, dout, mask, B,
+                    Nq, Nk, H, D);
+    /* each batch element alone: B * H = 3, the two-pass path */
+    for (int b = 0; b < B; b++) {
+        size_t oq = (size_t)b * Nq * HD, ok = (size_t)b * Nk * HD;
+        run_threads(2, r[2][0] + oq, r[2][1] + (size_t)b * H * Nq, r[2][2] + oq, r[2][3] + ok,
+                    r[2][4] + ok, q + oq, k + ok, v + ok, dout + oq, mask + (size_t)b * Nk, 1, Nq,
+                    Nk, H, D);
+    }
+    vd_set_threads(saved);
+    const char *names[5] = {"out", "lse", "dq", "dk", "dv"};
+    const size_t sizes[5] = {nq, nl, nq, nk, nk};
+    for (int i = 0; i < 5; i++) {
+        CHECK(memcmp(r[0][i], r[1][i], sizes[i] * sizeof(float)) == 0,
+              "one pass: %s differs between 1 and 2 threads", names[i]);
+        float worst = 0.0f;
+        for (size_t j = 0; j < sizes[i]; j++) {
+            float d = fabsf(r[1][i][j] - r[2][i][j]) / (1.0f + fabsf(r[2][i][j]));
+            worst = d > worst ? d : worst;
+        }
+        CHECK(worst < 2e-5f, "one pass: %s differs from the two-pass result by %g", names[i],
+              (double)worst);
+    }
+    printf("ok   one-pass backward (4 x 3 heads) == two-pass per batch element; 1 == 2 threads\n");
+    free(q), free(k), free(v), free(dout);
+    for (int t = 0; t < 3; t++)
+        for (int i = 0; i < 5; i++) free(r[t][i]);
+}
+
 /* An arena whose allocator refuses to grow: the kernels report NOMEM. */
 static int allocs_left;
 static void *stingy_alloc(void *user, size_t size, size_t align) {
@@ -354,6 +403,10 @@ int main(void) {
     uint8_t none[2 * 7];
     for (int i = 0; i < 2 * 7; i++) none[i] = (uint8_t)(i < 7 && i % 2);
     gradcheck_separate("one batch fully masked", 2, 5, 7, 1, 4, none, ws, 51);
+    uint8_t mask4[4 * 150];
+    for (int i = 0; i < 4 * 150; i++) mask4[i] = (uint8_t)(i < 300 || i % 150 < 90);
+    gradcheck_separate("one pass: 4 x 2 heads, 70x150 masked", 4, 70, 150, 2, 8, mask4, ws, 71);
+    one_pass();
     fused_qkv(ws);
     vd_arena_free(ws);
 

@@ -192,7 +192,8 @@ static int bench_ops(int argc, char **argv) {
            vd_get_threads(), repeats, quick ? " (quick)" : "");
     printf("FLOPs: sgemm and linear forward 2*M*K*N, linear backward 4*M*K*N (dx and dw);\n"
            "attention forward 4*B*H*Nq*Nk*D, backward 2.5x forward (FlashAttention's count;\n"
-           "vidit's deterministic backward recomputes scores twice, 3.5x of forward work).\n"
+           "vidit's backward does that work in one pass from 6 (batch x heads) pairs, and\n"
+           "below that recomputes scores twice, 3.5x of forward work).\n"
            "'vs sgemm': linear against sgemm of the same shape, attention against the best\n"
            "sgemm rate of this run.\n\n");
     printf("%-15s %-22s %10s %9s %8s\n", "op", "shape", "ms", "GFLOP/s", "vs sgemm");

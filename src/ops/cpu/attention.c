@@ -6,11 +6,15 @@
  * the saved log-sum-exp. Matrix products are OpenBLAS sgemm calls on strided
  * views of q, k and v, so a fused qkv buffer is read in place.
  *
- * Determinism: every parallel work item owns the rows it writes. The
- * backward therefore runs two passes: one over key blocks (dK and dV summed
- * over query blocks in a fixed order) and one over query blocks (dQ), each
- * recomputing the tile it needs. This costs two extra products per tile
- * compared with atomics, and buys results bit-identical for any thread count.
+ * Determinism: every parallel work item owns the rows it writes. With at
+ * least ATT_ONE_PASS (batch x heads) pairs, one item is a whole (b, h): it
+ * owns that head's dQ, dK and dV, so a single sweep over the tiles computes
+ * each tile once (five products per tile). With fewer pairs, that would
+ * leave threads idle, so the backward runs two passes: one over key blocks
+ * (dK and dV summed over query blocks in a fixed order) and one over query
+ * blocks (dQ), each recomputing the tile it needs (seven products per
+ * tile). The choice depends on the shapes alone, and the results are
+ * bit-identical for any thread count.
  * sgemm is called inside the parallel region, where the OpenMP build of
  * OpenBLAS stays single-threaded, so it does not oversubscribe the cores. */
 #include <cblas.h>
@@ -28,6 +32,10 @@
  * and each sgemm is large enough to amortise OpenBLAS's per-call cost. With
  * D = 64, 64x64 up to 256x512 measured within noise of each other. */
 enum { ATT_BQ = 64, ATT_BK = 128 };
+
+/* (batch x heads) pairs from which the backward runs one pass per pair:
+ * enough items to keep a few threads busy (a training batch has dozens). */
+enum { ATT_ONE_PASS = 6 };
 
 static int att_threads(void) {
 #ifdef _OPENMP
@@ -258,6 +266,45 @@ vd_status vd_cpu_attention_bwd(float *dq, float *dk, float *dv, const float *dou
                        kv_stride, scale};
     const int nqb = (Nq + ATT_BQ - 1) / ATT_BQ;
     const int nkb = (Nk + ATT_BK - 1) / ATT_BK;
+
+    /* One pass: each item owns one (b, h) and every tile is computed once.
+     * dQ's rows of the head accumulate in dq in place, key block by key
+     * block, in a fixed order. */
+    if (dq && dk && dv && (long)B * H >= ATT_ONE_PASS) {
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
+        for (long it = 0; it < (long)B * H; it++) {
+            const int b = (int)(it / H), h = (int)(it % H);
+            float *P = scratch + per_thread * (size_t)att_thread_id();
+            float *dS = P + tile;
+            float *dK = dS + tile;
+            float *dV = dK + att_round((size_t)acc_rows * D);
+            for (int j0 = 0; j0 < Nk; j0 += ATT_BK) {
+                const int nk = att_min(ATT_BK, Nk - j0);
+                if (!att_any(key_mask ? key_mask + (size_t)b * Nk + j0 : NULL, nk)) continue;
+                const float *kp = k + ((size_t)b * Nk + j0) * kv_stride + (size_t)h * D;
+                memset(dK, 0, (size_t)nk * D * sizeof(float));
+                memset(dV, 0, (size_t)nk * D * sizeof(float));
+                for (int i0 = 0; i0 < Nq; i0 += ATT_BQ) {
+                    const int nq = att_min(ATT_BQ, Nq - i0);
+                    att_tile(&a, b, h, i0, nq, j0, nk, P, dS);
+                    const float *dop = dout + ((size_t)b * Nq + i0) * HD + (size_t)h * D;
+                    const float *qp = q + ((size_t)b * Nq + i0) * q_stride + (size_t)h * D;
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, D, nq, 1.0f, P, nk,
+                                dop, (int)HD, 1.0f, dV, D);
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nk, D, nq, 1.0f, dS, nk,
+                                qp, q_stride, 1.0f, dK, D);
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, D, nk, scale, dS,
+                                nk, kp, kv_stride, 1.0f,
+                                dq + ((size_t)b * Nq + i0) * q_stride + (size_t)h * D, q_stride);
+                }
+                const size_t off = ((size_t)b * Nk + j0) * kv_stride + (size_t)h * D;
+                att_add_rows(dk + off, kv_stride, dK, nk, D, scale);
+                att_add_rows(dv + off, kv_stride, dV, nk, D, 1.0f);
+            }
+        }
+        vd_arena_reset(ws, mark);
+        return VD_OK;
+    }
 
     /* Pass 1: dK, dV. Each item owns one key block of one (b, h). */
     if (dk || dv) {
