@@ -1,9 +1,17 @@
 #!/bin/sh
 # Re-creates models/default.safetensors, the default text-to-video model,
 # from nothing but this repository: toy-world data, the VAE (unless
-# models/vae.safetensors exists), then the DiT (configs/t2v_default.json)
-# while the VAE's decoder trains on (configs/vae_decoder.json). DIT_BUDGET
-# and DEC_BUDGET (seconds) stop those two early; run again to go on.
+# models/vae.safetensors exists), then two DiT stages, each beside a stage
+# of the VAE's decoder:
+#   1. the whole VAE (configs/vae.json)
+#   2. the DiT (configs/t2v_default.json) | the decoder (configs/vae_decoder.json)
+#   3. the DiT with the object-weighted loss (configs/t2v_objects.json,
+#      --init from stage 2) | the decoder with foreground weights and latent
+#      noise (configs/vae_decoder_fg.json, --init from stage 2)
+#   4. the last decoder into models/vae.safetensors, and the DiT re-exported
+#      with it into models/default.safetensors.
+# DIT_BUDGET and DEC_BUDGET (seconds) stop the DiT and decoder stages early;
+# run again to go on.
 #
 #   sh scripts/train-default.sh
 #
@@ -11,7 +19,7 @@
 # written last, atomically), `vidit vae train` and `vidit train` continue
 # from their checkpoints, and the latent cache is reused while the data and
 # the VAE are unchanged. After an interruption, run the same command again.
-# Sized for a 2-core machine: see the report in runs/t2v_default/log.csv.
+# Sized for a 2-core machine: see the report in runs/*/log.csv.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -66,12 +74,36 @@ if [ ! -f runs/vae_dec/done ]; then
 fi
 wait $dit
 
-# 3. The sharper decoder goes into models/vae.safetensors; running the
-# finished DiT run again re-exports models/default.safetensors with it.
-if ! cmp -s runs/vae_dec/vae.safetensors models/vae.safetensors; then
-    install runs/vae_dec/vae.safetensors vae.safetensors
-    $VIDIT train --config configs/t2v_default.json
+# 3. The DiT again with the object-weighted loss (small objects count as
+# much as the background around them), from stage 2's weights; beside it the
+# decoder with foreground weights and noisy latents, so that it draws the
+# DiT's slightly-off latents as clean shapes. Same latent space throughout.
+if [ ! -f runs/t2v_default/final.safetensors ]; then
+    echo "train-default: stage 2 stopped early (DIT_BUDGET); run again to go on" >&2
+    exit 0
 fi
-if [ -f models/default.safetensors ]; then
-    $VIDIT generate "a red circle moves right on a blue background" -o runs/t2v_default/example.mp4 --scale 4
+mkdir -p runs/t2v_objects
+[ -f runs/t2v_objects/latents.safetensors ] || cp runs/t2v_default/latents.safetensors runs/t2v_objects/
+$VIDIT train --config configs/t2v_objects.json --init runs/t2v_default/model.safetensors \
+    --threads 1 ${DIT_BUDGET:+--time-budget $DIT_BUDGET} &
+dit=$!
+if [ ! -f runs/vae_fg/done ]; then
+    OMP_NUM_THREADS=1 $VIDIT vae train --config configs/vae_decoder_fg.json \
+        --init runs/vae_dec/vae.safetensors --data data/t2v/64x64x17 --out runs/vae_fg \
+        ${DEC_BUDGET:+--time-budget $DEC_BUDGET}
+    touch runs/vae_fg/done
 fi
+wait $dit
+
+# 4. The last decoder goes into models/vae.safetensors; running the finished
+# DiT run again re-exports it with that VAE, and the result is installed.
+if [ ! -f runs/t2v_objects/final.safetensors ]; then
+    echo "train-default: stage 3 stopped early (DIT_BUDGET); run again to go on" >&2
+    exit 0
+fi
+if ! cmp -s runs/vae_fg/vae.safetensors models/vae.safetensors; then
+    install runs/vae_fg/vae.safetensors vae.safetensors
+    $VIDIT train --config configs/t2v_objects.json
+fi
+install runs/t2v_objects/final.safetensors default.safetensors
+$VIDIT generate "a red circle moves right on a blue background" -o runs/t2v_objects/example.mp4 --scale 4
