@@ -9,6 +9,7 @@
 #include "diffusion/flow.h"
 #include "diffusion/sampler.h"
 #include "test.h"
+#include "train/loss_weights.h"
 
 static void test_shift(void) {
     CHECK(vd_flow_shift(0.0f, 3.0f) == 0.0f && vd_flow_shift(1.0f, 3.0f) == 1.0f, "ends fixed");
@@ -137,8 +138,9 @@ static void test_noise(void) {
     CHECK(worstg < 1e-4f, "weighted mse gradient off by %g", (double)worstg);
 }
 
-/* Object weights: one latent position that differs in one channel weighs
- * 1 + k on its 3x3 neighbourhood in every channel of that frame, 1 elsewhere. */
+/* The DiT's object weights (vd_standout_weights): one latent position that
+ * differs in one channel weighs 1 + k on its 3x3 neighbourhood in every
+ * channel of that frame, 1 elsewhere. */
 static void test_object_weights(void) {
     enum { B = 2, C = 3, T = 2, H = 6, W = 7 };
     const size_t plane = (size_t)H * W, n = (size_t)B * C * T * plane;
@@ -146,7 +148,7 @@ static void test_object_weights(void) {
     for (size_t i = 0; i < n; i++) x[i] = 0.25f * (float)(i / plane % 5); /* plain per frame */
     /* batch 1, channel 2, frame 1, position (2, 3) */
     x[(((size_t)1 * C + 2) * T + 1) * plane + 2 * W + 3] += 2.0f;
-    vd_flow_object_weights(w, x, B, C, T, H, W, 4.0f, 0.5f, scratch);
+    vd_standout_weights(w, x, B, C, T, H, W, 4.0f, 0.5f, scratch);
     int bad = 0;
     for (int b = 0; b < B; b++)
         for (int c = 0; c < C; c++)

@@ -18,6 +18,7 @@
 #include "nn/resblock.h"
 #include "test.h"
 #include "train/checkpoint.h"
+#include "train/loss_weights.h"
 #include "train/optim.h"
 #include "world/world.h"
 
@@ -804,7 +805,7 @@ static void test_foreground_weights(void) {
     for (size_t i = 0; i < n; i++) x[i] = -0.5f;
     for (int j = 4; j < 7; j++)
         for (int i = 5; i < 8; i++) x[(size_t)(1 * T + 1) * plane + (size_t)j * W + i] = 0.5f;
-    vd_vae_foreground_weights(w, x, 1, T, H, W, 9.0f, scratch);
+    vd_standout_weights(w, x, 1, 3, T, H, W, 9.0f, 0.12f, scratch);
     int bad = 0;
     for (int c = 0; c < 3; c++)
         for (int t = 0; t < T; t++)

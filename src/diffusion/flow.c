@@ -2,7 +2,6 @@
 #include "diffusion/flow.h"
 
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
@@ -80,51 +79,6 @@ double vd_flow_mse(const float *pred, const float *target, const float *weight, 
         for (size_t i = 0; i < n; i++) dpred[i] = g * weight[i] * (pred[i] - target[i]);
     }
     return se / sw;
-}
-
-static int cmp_float(const void *a, const void *b) {
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
-}
-
-void vd_flow_object_weights(float *w, const float *x0, int B, int C, int T, int H, int W,
-                            float object_weight, float threshold, float *scratch) {
-    const size_t plane = (size_t)H * W;
-    float *border = scratch, *mask = scratch + 2 * (H + W);
-    for (int b = 0; b < B; b++)
-        for (int t = 0; t < T; t++) {
-            memset(mask, 0, plane * sizeof *mask);
-            for (int c = 0; c < C; c++) {
-                const float *p = x0 + (((size_t)b * C + c) * T + t) * plane;
-                int n = 0;
-                for (int i = 0; i < W; i++) {
-                    border[n++] = p[i];
-                    if (H > 1) border[n++] = p[(size_t)(H - 1) * W + i];
-                }
-                for (int j = 1; j + 1 < H; j++) {
-                    border[n++] = p[(size_t)j * W];
-                    if (W > 1) border[n++] = p[(size_t)j * W + W - 1];
-                }
-                qsort(border, (size_t)n, sizeof *border, cmp_float);
-                const float bg = border[n / 2];
-                for (size_t i = 0; i < plane; i++)
-                    if (fabsf(p[i] - bg) > threshold) mask[i] = 1.0f;
-            }
-            float *w0 = w + ((size_t)b * C * T + t) * plane;
-            for (int j = 0; j < H; j++)
-                for (int i = 0; i < W; i++) {
-                    float m = 0.0f;
-                    for (int dj = -1; dj <= 1; dj++)
-                        for (int di = -1; di <= 1; di++) {
-                            int y = j + dj, x = i + di;
-                            if (y >= 0 && y < H && x >= 0 && x < W)
-                                m = fmaxf(m, mask[(size_t)y * W + x]);
-                        }
-                    w0[(size_t)j * W + i] = 1.0f + object_weight * m;
-                }
-            for (int c = 1; c < C; c++)
-                memcpy(w0 + (size_t)c * T * plane, w0, plane * sizeof *w0);
-        }
 }
 
 vd_status vd_flow_time_grid(float *t, int steps, float shift, vd_error *err) {

@@ -53,15 +53,6 @@ void vd_flow_noise(float *xt, float *target, const float *x0, const float *eps,
 double vd_flow_mse(const float *pred, const float *target, const float *weight, size_t n,
                    float scale, float *dpred);
 
-/* Loss weights (B, C, T, H, W) that make small objects count: 1 where a
- * latent position equals its frame's background, 1 + object_weight where
- * some channel differs from it by more than `threshold` and at the 8
- * positions around. The background of a latent frame is the per-channel
- * median of its border positions (the toy world's backgrounds are plain).
- * x0: clean latents (B, C, T, H, W); scratch: 2 (H + W) + H W floats. */
-void vd_flow_object_weights(float *w, const float *x0, int B, int C, int T, int H, int W,
-                            float object_weight, float threshold, float *scratch);
-
 /* The sampling time grid: steps + 1 descending times from 1 to 0, each
  * uniform point shifted: t_i = shift(1 - i / steps). */
 vd_status vd_flow_time_grid(float *t, int steps, float shift, vd_error *err);

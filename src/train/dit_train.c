@@ -23,6 +23,7 @@
 #include "train/csvlog.h"
 #include "train/dit_cache.h"
 #include "train/dit_eval.h"
+#include "train/loss_weights.h"
 #include "train/optim.h"
 
 void vd_dit_train_config_default(vd_dit_train_config *c) {
@@ -360,8 +361,8 @@ static vd_status micro_step(run *r, const vd_rng *base, int64_t key, double *los
     vd_flow_noise(xt, tgt, x0, eps, r->t, B, per);
     if (r->tc.object_weight > 0) {
         weight = dp + n;
-        vd_flow_object_weights(weight, x0, B, c->Z, T, H, W, r->tc.object_weight,
-                               r->tc.object_threshold, weight + n);
+        vd_standout_weights(weight, x0, B, c->Z, T, H, W, r->tc.object_weight,
+                            r->tc.object_threshold, weight + n);
     }
     const uint8_t *given = NULL;
     if (r->dc.frame_cond) {

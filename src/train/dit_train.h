@@ -49,7 +49,7 @@ typedef struct vd_dit_train_config {
     float given_first, given_prefix, given_ends;
     /* > 0: latent positions that differ from their frame's background by
      * more than object_threshold (normalised units), and their neighbours,
-     * weigh 1 + object_weight in the loss (vd_flow_object_weights): a small
+     * weigh 1 + object_weight in the loss (vd_standout_weights): a small
      * object is otherwise a few percent of the loss. */
     float object_weight, object_threshold;
     uint64_t seed;

@@ -16,6 +16,7 @@
 #include "models/vae.h"
 #include "train/checkpoint.h"
 #include "train/csvlog.h"
+#include "train/loss_weights.h"
 #include "train/optim.h"
 #include "train/vae_train.h"
 
@@ -157,58 +158,9 @@ static void make_batch(float *x, const clips *c, int B, int T, const vd_rng *bas
     }
 }
 
-static int cmp_float(const void *a, const void *b) {
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
-}
-
-/* The frame's background is the per-channel median of its border pixels:
- * exact for the toy world's plain backgrounds, and a mild emphasis on
- * whatever stands out from the border elsewhere. */
-#define VD_FG_THRESHOLD 0.12f /* about 15 of 255 levels, in [-1, 1] units */
-void vd_vae_foreground_weights(float *w, const float *x, int B, int T, int H, int W, float fg,
-                               float *scratch) {
-    const size_t plane = (size_t)H * W, per = (size_t)3 * T * plane;
-    float *border = scratch, *mask = scratch + 2 * (H + W);
-    for (int b = 0; b < B; b++)
-        for (int t = 0; t < T; t++) {
-            float bg[3];
-            const float *ch[3];
-            for (int c = 0; c < 3; c++) {
-                ch[c] = x + b * per + ((size_t)c * T + t) * plane;
-                int n = 0;
-                for (int i = 0; i < W; i++) {
-                    border[n++] = ch[c][i];
-                    border[n++] = ch[c][(size_t)(H - 1) * W + i];
-                }
-                for (int j = 1; j + 1 < H; j++) {
-                    border[n++] = ch[c][(size_t)j * W];
-                    border[n++] = ch[c][(size_t)j * W + W - 1];
-                }
-                qsort(border, (size_t)n, sizeof *border, cmp_float);
-                bg[c] = border[n / 2];
-            }
-            for (size_t i = 0; i < plane; i++) {
-                float d = 0.0f;
-                for (int c = 0; c < 3; c++) d = fmaxf(d, fabsf(ch[c][i] - bg[c]));
-                mask[i] = d > VD_FG_THRESHOLD ? 1.0f : 0.0f;
-            }
-            float *w0 = w + b * per + (size_t)t * plane;
-            for (int j = 0; j < H; j++)
-                for (int i = 0; i < W; i++) {
-                    float m = 0.0f;
-                    for (int dj = -1; dj <= 1; dj++)
-                        for (int di = -1; di <= 1; di++) {
-                            int y = j + dj, xx = i + di;
-                            if (y >= 0 && y < H && xx >= 0 && xx < W)
-                                m = fmaxf(m, mask[(size_t)y * W + xx]);
-                        }
-                    w0[(size_t)j * W + i] = 1.0f + fg * m;
-                }
-            for (int c = 1; c < 3; c++)
-                memcpy(w0 + (size_t)c * T * plane, w0, plane * sizeof *w0);
-        }
-}
+/* A pixel stands out from its frame's background when some channel differs
+ * by more than about 15 of 255 levels ([-1, 1] units). */
+#define VD_FG_THRESHOLD 0.12f
 
 static int longest_clip(int frames, int tc) { return 1 + (frames - 1) / tc * tc; }
 
@@ -508,7 +460,9 @@ vd_status vd_vae_train(const vd_vae_train_opts *o, vd_vae_train_report *rep, vd_
             break;
         }
         make_batch(r.x, &r.data, B, T, &base, step);
-        if (r.weight) vd_vae_foreground_weights(r.weight, r.x, B, T, H, W, tc.foreground_weight, r.scratch);
+        if (r.weight)
+            vd_standout_weights(r.weight, r.x, B, 3, T, H, W, tc.foreground_weight,
+                                VD_FG_THRESHOLD, r.scratch);
         vd_rng noise = vd_rng_fork(&base, (uint64_t)step * 2 + 1);
         vd_params_zero_grad(P);
         if ((st = vd_vae_train_step(r.vae, r.x, r.weight, B, T, H, W, &noise, tc.use_l1, tc.kl_weight, r.ws,

@@ -35,7 +35,7 @@ typedef struct vd_vae_train_config {
     int freeze_encoder; /* train the decoder alone (the latent space stays) */
     /* > 0: pixels that stand out from the frame's border colour, and their
      * neighbours, weigh 1 + foreground_weight in the reconstruction loss
-     * (small objects on plain backgrounds otherwise count for little). */
+     * (vd_standout_weights: small objects otherwise count for little). */
     float foreground_weight;
     /* > 0: the decoder learns from latents with noise of up to this many
      * latent standard deviations added (vd_vae_set_latent_noise). */
@@ -44,13 +44,6 @@ typedef struct vd_vae_train_config {
 
 void vd_vae_train_config_default(vd_vae_train_config *c);
 
-/* Loss weights (B, 3, T, H, W) for x (B, 3, T, H, W, values in [-1, 1]): 1 on
- * a frame's background, 1 + fg on pixels that differ from it by more than 15
- * of 255 levels in some channel and on their 8 neighbours (the object's
- * edges, where blur costs PSNR little but shape a lot). scratch holds
- * 2 (H + W) + H W floats. */
-void vd_vae_foreground_weights(float *w, const float *x, int B, int T, int H, int W, float fg,
-                               float *scratch);
 /* Reads a "train" object; missing members keep c's values. */
 vd_status vd_vae_train_config_from_json(vd_vae_train_config *c, const vd_json *train,
                                         vd_error *err);
