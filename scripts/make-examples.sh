@@ -40,7 +40,7 @@ for NEW in green orange pink; do
 done
 WORD=$OBJ
 [ "$OBJ" = gray ] && WORD='gr[ae]y'
-EDIT=$(printf '%s\n' "$CA" | sed "s/\b$WORD\b/$NEW/")
+EDIT=$(printf '%s\n' "$CA" | sed "s/\b$WORD\b/$NEW/; s/\b\([Aa]\) \([aeiou]\)/\1n \2/")
 ffmpeg -loglevel error -y -i "$A" -frames:v 1 "$W/a0.png"
 
 $GEN "$CA" --image "$W/a0.png" --seed 0 -o "$OUT/mode_image.gif"
