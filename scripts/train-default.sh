@@ -59,20 +59,26 @@ if [ ! -f models/vae.safetensors ]; then
     install runs/vae/vae.safetensors vae.safetensors
 fi
 
+# A DiT stage on one core and, beside it on the other, a decoder stage:
+# dit-config dit-init(or "") dec-config dec-init dec-run
+pair() {
+    $VIDIT train --config "$1" ${2:+--init "$2"} --threads 1 \
+        ${DIT_BUDGET:+--time-budget $DIT_BUDGET} &
+    dit=$!
+    if [ ! -f "$5/done" ]; then
+        OMP_NUM_THREADS=1 $VIDIT vae train --config "$3" --init "$4" --data data/t2v/64x64x17 \
+            --out "$5" ${DEC_BUDGET:+--time-budget $DEC_BUDGET}
+        touch "$5/done"
+    fi
+    wait $dit
+}
+
 # 2. The DiT on the VAE's latents, and at the same time, one core each, the
 # VAE's decoder alone (configs/vae_decoder.json): its encoder is frozen, so
 # the latents the DiT learns stay the same while reconstructions sharpen.
 # Small products gain little from a second thread, so two one-thread jobs
 # get more done than one two-thread job after the other.
-$VIDIT train --config configs/t2v_default.json --threads 1 ${DIT_BUDGET:+--time-budget $DIT_BUDGET} &
-dit=$!
-if [ ! -f runs/vae_dec/done ]; then
-    OMP_NUM_THREADS=1 $VIDIT vae train --config configs/vae_decoder.json \
-        --init models/vae.safetensors --data data/t2v/64x64x17 --out runs/vae_dec \
-        ${DEC_BUDGET:+--time-budget $DEC_BUDGET}
-    touch runs/vae_dec/done
-fi
-wait $dit
+pair configs/t2v_default.json "" configs/vae_decoder.json models/vae.safetensors runs/vae_dec
 
 # 3. The DiT again with the object-weighted loss (small objects count as
 # much as the background around them), from stage 2's weights; beside it the
@@ -83,17 +89,12 @@ if [ ! -f runs/t2v_default/final.safetensors ]; then
     exit 0
 fi
 mkdir -p runs/t2v_objects
-[ -f runs/t2v_objects/latents.safetensors ] || cp runs/t2v_default/latents.safetensors runs/t2v_objects/
-$VIDIT train --config configs/t2v_objects.json --init runs/t2v_default/model.safetensors \
-    --threads 1 ${DIT_BUDGET:+--time-budget $DIT_BUDGET} &
-dit=$!
-if [ ! -f runs/vae_fg/done ]; then
-    OMP_NUM_THREADS=1 $VIDIT vae train --config configs/vae_decoder_fg.json \
-        --init runs/vae_dec/vae.safetensors --data data/t2v/64x64x17 --out runs/vae_fg \
-        ${DEC_BUDGET:+--time-budget $DEC_BUDGET}
-    touch runs/vae_fg/done
+# (the same data and VAE: stage 2's latent cache serves)
+if [ ! -f runs/t2v_objects/latents.safetensors ] && [ -f runs/t2v_default/latents.safetensors ]; then
+    cp runs/t2v_default/latents.safetensors runs/t2v_objects/
 fi
-wait $dit
+pair configs/t2v_objects.json runs/t2v_default/model.safetensors configs/vae_decoder_fg.json \
+    runs/vae_dec/vae.safetensors runs/vae_fg
 
 # 4. The last decoder goes into models/vae.safetensors; running the finished
 # DiT run again re-exports it with that VAE, and the result is installed.
