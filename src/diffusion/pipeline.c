@@ -690,15 +690,14 @@ static vd_status connect(gen *g, const vd_video *A, const vd_video *B, uint8_t *
     /* The causal decoder draws those last latents after the clip's own
      * past, not after B's frame 0, and the two can differ (another
      * background): the tail would not match B. So the clip's last tc b
-     * frames are B's frames 1..tc b as the VAE decodes them after B's own
-     * frame 0. */
+     * frame 0. give() left B's latents 0..b in g->tmp, which sampling does
+     * not touch. */
     if (!st && b > 0) {
         const size_t fb = (size_t)B->width * B->height * 3;
         const int n = 1 + g->tc * b;
         uint8_t *head = malloc((size_t)n * fb);
         if (!head) return vd_fail(err, VD_ERR_NOMEM, "t2v: out of memory");
-        st = vd_t2v_encode(g->m, B->rgb, n, B->width, B->height, g->tmp, err);
-        if (!st) st = vd_t2v_decode(g->m, g->tmp, 1 + b, g->H, g->W, head, err);
+        st = vd_t2v_decode(g->m, g->tmp, 1 + b, g->H, g->W, head, err);
         if (!st)
             memcpy(rgb + (size_t)(g->q.frames - (n - 1)) * fb, head + fb, (size_t)(n - 1) * fb);
         free(head);

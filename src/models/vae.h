@@ -124,8 +124,7 @@ typedef struct vd_vae_losses {
  * around them. recon (B, 3, T, H, W) may be NULL; when given it receives the
  * decoder's output. The arena is reset to its entry mark before returning. */
 vd_status vd_vae_train_step(vd_vae *vae, const float *x, const float *weight, int B, int T,
-                            int H, int W,
-                            vd_rng *rng, int use_l1, float kl_weight, vd_arena *ws,
+                            int H, int W, vd_rng *rng, int use_l1, float kl_weight, vd_arena *ws,
                             float *recon, vd_vae_losses *losses, vd_error *err);
 
 /* The pieces of the Gaussian head, exposed for tests. h (B, 2Z, S) holds
