@@ -304,6 +304,8 @@ static int cmd_recon(int argc, char **argv) {
     return rc;
 }
 
+#define VD_VAE_EVAL_MAX_TL 64
+
 static int cmd_veval(int argc, char **argv) {
     io_args a;
     int rc = parse_io(argc, argv, &a);
@@ -320,9 +322,19 @@ static int cmd_veval(int argc, char **argv) {
     size_t n = vd_dataset_count(ds);
     if (a.limit > 0 && (size_t)a.limit < n) n = (size_t)a.limit;
     double psnr = 0, ssim = 0, ms_e = 0, ms_d = 0, ratio = 0;
-    double acc[2][2] = {{0, 0}, {0, 0}};
-    int cnt[2][2] = {{0, 0}, {0, 0}}, done = 0, failed = 0;
-    const int metrics[2] = {VD_EVAL_COLOUR, VD_EVAL_SHAPE};
+    /* The judge's metrics that a reconstruction can lose; count and direction
+     * catch split objects and trails that colour and shape do not. */
+    enum { NM = 6 };
+    const int metrics[NM] = {VD_EVAL_PRESENCE, VD_EVAL_COLOUR, VD_EVAL_SHAPE,
+                             VD_EVAL_COUNT,    VD_EVAL_DIRECTION, VD_EVAL_EVERY};
+    const char *names[NM] = {"presence", "colour", "shape", "count", "direction", "every"};
+    double acc[2][NM] = {{0}};
+    int cnt[2][NM] = {{0}}, done = 0, failed = 0;
+    /* PSNR per latent frame (video frame 0, then each group of tc frames),
+     * averaged over videos: a causal decoder that degrades with the position
+     * in time shows here and hides in the whole-video mean. */
+    double frame_psnr[VD_VAE_EVAL_MAX_TL] = {0};
+    int frame_cnt[VD_VAE_EVAL_MAX_TL] = {0}, max_tl = 0;
     for (size_t i = 0; i < n; i++) {
         const vd_dataset_item *it = vd_dataset_entry(ds, i);
         vd_video v, r;
@@ -345,11 +357,20 @@ static int cmd_veval(int argc, char **argv) {
         vd_vae_latent_shape(vae, 1 + (v.frames - 1 + tc - 1) / tc * tc, v.height, v.width, &Tl,
                             &Hl, &Wl);
         ratio += (double)bytes / ((double)vd_vae_get_config(vae)->latent_channels * Tl * Hl * Wl);
+        double fp[VD_VAE_EVAL_MAX_TL];
+        int groups = vd_psnr_latent_frames(v.rgb, r.rgb, v.frames, v.height, v.width, tc, fp,
+                                           VD_VAE_EVAL_MAX_TL);
+        if (groups > VD_VAE_EVAL_MAX_TL) groups = VD_VAE_EVAL_MAX_TL;
+        for (int j = 0; j < groups; j++) {
+            frame_psnr[j] += isinf(fp[j]) ? 99.0 : fp[j]; /* cap an exact group */
+            frame_cnt[j]++;
+        }
+        if (groups > max_tl) max_tl = groups;
         const vd_video *pair[2] = {&v, &r};
         for (int k = 0; k < 2; k++) {
             vd_eval_result res;
             if (vd_eval_video(pair[k], it->caption, NULL, &res, &err)) continue;
-            for (int m = 0; m < 2; m++)
+            for (int m = 0; m < NM; m++)
                 if (!isnan(res.metric[metrics[m]])) {
                     acc[k][m] += res.metric[metrics[m]];
                     cnt[k][m]++;
@@ -364,13 +385,15 @@ static int cmd_veval(int argc, char **argv) {
         printf("compression       %.1fx (RGB values per latent value)\n", ratio / done);
         printf("PSNR              %.2f dB\n", psnr / done);
         printf("SSIM              %.4f (luma, 8x8 windows)\n", ssim / done);
+        printf("PSNR by latent frame");
+        for (int j = 0; j < max_tl; j++) printf(" %.2f", frame_psnr[j] / frame_cnt[j]);
+        printf(" dB\n");
         printf("encode            %.1f ms/video\n", ms_e / done);
         printf("decode            %.1f ms/video (streamed)\n", ms_d / done);
-        const char *names[2] = {"colour", "shape"};
-        for (int m = 0; m < 2; m++) {
+        for (int m = 0; m < NM; m++) {
             double o = cnt[0][m] ? 100 * acc[0][m] / cnt[0][m] : NAN;
             double rr = cnt[1][m] ? 100 * acc[1][m] / cnt[1][m] : NAN;
-            printf("judge %-6s      original %.2f%%  reconstruction %.2f%%  (diff %+.2f)\n",
+            printf("judge %-9s   original %6.2f%%  reconstruction %6.2f%%  (diff %+.2f)\n",
                    names[m], o, rr, rr - o);
         }
     }

@@ -172,6 +172,13 @@ vd_status vd_vae_config_from_file(vd_vae_config *c, const vd_st_file *f, const c
 
 /* PSNR in dB between two 8-bit buffers of n bytes (inf when equal). */
 double vd_psnr_u8(const uint8_t *a, const uint8_t *b, size_t n);
+/* PSNR of each latent frame's share of a video (frames, h, w, 3): frame 0
+ * alone, then each following group of tc frames (the last may be shorter).
+ * Writes at most max values (inf for an exact group) and returns how many
+ * groups the video has. A causal decoder that degrades along time shows
+ * here and hides in the whole-video PSNR. */
+int vd_psnr_latent_frames(const uint8_t *a, const uint8_t *b, int frames, int h, int w, int tc,
+                          double *psnr, int max);
 /* SSIM of two RGB frames sequences (frames, h, w, 3) on BT.601 luma, 8x8
  * windows every 4 pixels, C1 = (0.01 L)^2, C2 = (0.03 L)^2, L = 255; the
  * mean over windows and frames. Frames under 8x8 give NaN. */

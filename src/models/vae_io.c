@@ -111,6 +111,20 @@ double vd_psnr_u8(const uint8_t *a, const uint8_t *b, size_t n) {
     return 10.0 * log10(255.0 * 255.0 * (double)n / se);
 }
 
+int vd_psnr_latent_frames(const uint8_t *a, const uint8_t *b, int frames, int h, int w, int tc,
+                          double *psnr, int max) {
+    size_t frame_bytes = (size_t)h * w * 3;
+    int groups = 0;
+    for (int f0 = 0; f0 < frames; groups++) {
+        int nf = f0 == 0 ? 1 : (frames - f0 < tc ? frames - f0 : tc);
+        if (groups < max)
+            psnr[groups] = vd_psnr_u8(a + f0 * frame_bytes, b + f0 * frame_bytes,
+                                      (size_t)nf * frame_bytes);
+        f0 += nf;
+    }
+    return groups;
+}
+
 double vd_ssim_rgb(const uint8_t *a, const uint8_t *b, int frames, int h, int w) {
     if (h < 8 || w < 8 || frames < 1) return NAN;
     const double C1 = (0.01 * 255) * (0.01 * 255), C2 = (0.03 * 255) * (0.03 * 255);
