@@ -15,6 +15,7 @@
 #include <cblas.h>
 
 #include "bench.h"
+#include "commands.h"
 #include "core/alloc.h"
 #include "core/json.h"
 #include "core/rng.h"
@@ -163,6 +164,7 @@ static void dit_usage(FILE *to) {
             "  --text-len S   text tokens per prompt (default 32)\n"
             "  --batch B      training batch (default 4)\n"
             "  --threads T    threads (default: OMP_NUM_THREADS or all cores)\n"
+            "  --matmul P     fp32 (default) or bf16 products in linear layers\n"
             "  --repeats R    timed runs after the warm-up, median reported (default 3;\n"
             "                 fewer once they have taken 15 s together)\n"
             "  --quick        tiny sizes (dim 64, depth 2, 64 tokens, batch 2; a smoke test)\n");
@@ -185,6 +187,10 @@ int bench_dit(int argc, char **argv) {
             return 0;
         }
         if (!strcmp(argv[i], "--quick")) continue;
+        if (!strcmp(argv[i], "--matmul") && i + 1 < argc) {
+            if (cli_matmul_option(cmd, argv[++i])) return 2;
+            continue;
+        }
         int k = 0;
         while (k < 8 && strcmp(argv[i], names[k])) k++;
         if (k == 8 || i + 1 >= argc) {

@@ -194,6 +194,8 @@ static int bench_ops(int argc, char **argv) {
            "attention forward 4*B*H*Nq*Nk*D, backward 2.5x forward (FlashAttention's count;\n"
            "vidit's backward does that work in one pass from 6 (batch x heads) pairs, and\n"
            "below that recomputes scores twice, 3.5x of forward work).\n"
+           "'bf16' rows: the same layers with vd_set_matmul_precision(VD_MATMUL_BF16)\n"
+           "(shown where the CPU has AVX512-BF16).\n"
            "'vs sgemm': linear against sgemm of the same shape, attention against the best\n"
            "sgemm rate of this run.\n\n");
     printf("%-15s %-22s %10s %9s %8s\n", "op", "shape", "ms", "GFLOP/s", "vs sgemm");
@@ -220,6 +222,15 @@ static int bench_ops(int argc, char **argv) {
             print_row("linear fwd", shape, time_median(run_linear_fwd, &c, repeats), flops, ref);
             print_row("linear bwd", shape, time_median(run_linear_bwd, &c, repeats), 2 * flops,
                       ref);
+            /* The same layers with bf16 products, where the CPU has them. */
+            vd_matmul_precision was = vd_get_matmul_precision();
+            if (vd_set_matmul_precision(VD_MATMUL_BF16) == VD_OK) {
+                print_row("linear fwd bf16", shape, time_median(run_linear_fwd, &c, repeats),
+                          flops, ref);
+                print_row("linear bwd bf16", shape, time_median(run_linear_bwd, &c, repeats),
+                          2 * flops, ref);
+                vd_set_matmul_precision(was);
+            }
         }
         vd_free(NULL, c.x), vd_free(NULL, c.w), vd_free(NULL, c.y);
         vd_free(NULL, c.dy), vd_free(NULL, c.dx), vd_free(NULL, c.dw);

@@ -48,6 +48,8 @@ static void usage(FILE *to) {
             "  --scale N          enlarge N times (nearest) for viewing, 1..16\n"
             "  --format EXT       batch mode: mp4 (default), webm, gif or y4m\n"
             "  --threads T        threads (default: one per core; results do not change)\n"
+            "  --matmul P         fp32 (default) or bf16: linear layers' products with bf16\n"
+            "                     inputs and fp32 sums (AVX512-BF16 CPUs; other bytes)\n"
             "  --quiet            no progress or summary\n\n"
             "prompting with images and videos (at most one of --image, --extend, --edit,\n"
             "--connect; inputs are read at the output size, scaled to cover it and\n"
@@ -331,6 +333,8 @@ int cmd_generate(int argc, char **argv) {
         } else if (!strcmp(a, "--threads") && more) {
             if (!parse_ll(argv[++i], 1, 1024, &v)) return bad("--threads wants 1..1024, got ", argv[i]);
             vd_set_threads((int)v);
+        } else if (!strcmp(a, "--matmul") && more) {
+            if (cli_matmul_option("vidit generate", argv[++i])) return 2;
         } else if (!strcmp(a, "--quiet")) {
             quiet = 1;
         } else if (!strcmp(a, "--image") && more) {

@@ -28,6 +28,8 @@ static void usage(FILE *to) {
             "  --stop-after N      stop after N steps of this invocation\n"
             "  --no-eval           no samples or judging during training\n"
             "  --threads T         threads (default: one per core)\n"
+            "  --matmul P          fp32 (default) or bf16: linear layers' products with bf16\n"
+            "                      inputs and fp32 sums (AVX512-BF16 CPUs)\n"
             "  --progress MODE     bar, lines or none (default: bar on a terminal)\n\n"
             "RUN gets log.csv, loss.svg, checkpoint.safetensors, samples/step_N/ (judged\n"
             "videos of held-out prompts) and model.safetensors (EMA weights; the config's\n"
@@ -79,6 +81,8 @@ int cmd_t2v_train(int argc, char **argv) {
         } else if (!strcmp(a, "--threads") && more) {
             if (!parse_i64(argv[++i], 1, 1024, &v)) return bad("--threads wants 1..1024, got ", argv[i]);
             vd_set_threads((int)v);
+        } else if (!strcmp(a, "--matmul") && more) {
+            if (cli_matmul_option("vidit train", argv[++i])) return 2;
         } else if (!strcmp(a, "--no-eval")) {
             o.no_eval = 1;
         } else if (!strcmp(a, "--progress") && more) {

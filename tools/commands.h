@@ -12,6 +12,11 @@ int cmd_vae(int argc, char **argv);   /* tools/cmd_vae.c */
 int cmd_t2v_train(int argc, char **argv); /* tools/cmd_train.c */
 int cmd_generate(int argc, char **argv); /* tools/cmd_generate.c */
 
+/* `--matmul fp32|bf16` of train, generate and bench dit: sets the process's
+ * matmul precision (vd_set_matmul_precision). Returns 0, or prints why not
+ * to stderr with cmd's name and returns 2. tools/cli_matmul.c. */
+int cli_matmul_option(const char *cmd, const char *value);
+
 #include <signal.h>
 
 /* Training commands stop cleanly on the first SIGINT or SIGTERM: the flag

@@ -6,6 +6,13 @@
 
 #include "ops/ops.h"
 
+/* C[M, N] = op(A) . op(B) + beta C with A and B rounded to bf16 and sums in
+ * fp32 (gemm_bf16.c), single-threaded; ta / tb 1 = transposed. Returns 0,
+ * or -1 when the build has no AVX512-BF16, K is 0 or memory ran out: then
+ * nothing was written and the caller uses sgemm. */
+int vd_cpu_gemm_bf16(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
+                     int ldb, float beta, float *C, int ldc);
+int vd_cpu_gemm_bf16_available(void);
 void vd_cpu_linear_fwd(float *y, const float *x, const float *w, const float *b, int M, int K, int N);
 void vd_cpu_linear_bwd(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w, int M, int K, int N);
 void vd_cpu_layernorm_fwd(float *y, float *mean, float *rstd, const float *x, const float *w, const float *b, int M, int C, float eps);

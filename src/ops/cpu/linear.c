@@ -8,11 +8,13 @@
  * tile inside an OpenMP loop. OpenBLAS runs single-threaded inside an active
  * parallel region (and has one thread when OpenMP has one), so each tile is
  * computed the same way whatever the thread count, and no tile splits the
- * reduction. */
+ * reduction. With vd_set_matmul_precision(VD_MATMUL_BF16) the tiles go to
+ * gemm_bf16.c instead, cut the same way. */
 #include <cblas.h>
 #include <string.h>
 
 #include "ops/cpu/cpu.h"
+#include "vidit.h"
 
 /* Columns of db summed per task: each task walks every row of dy over its own
  * columns, so every column is reduced in row order whatever the threads. */
@@ -38,6 +40,7 @@ static void gemm_tiled(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int
     int tm = tile_len(M, 32), tn = tile_len(N, 64);
     int rows_t = (M + tm - 1) / tm, cols_t = (N + tn - 1) / tn;
     int tiles = rows_t * cols_t;
+    const int bf16 = vd_get_matmul_precision() == VD_MATMUL_BF16;
 #pragma omp parallel for schedule(static)
     for (int t = 0; t < tiles; t++) {
         int r0 = (t / cols_t) * tm, c0 = (t % cols_t) * tn;
@@ -52,6 +55,9 @@ static void gemm_tiled(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int
         }
         const float *at = ta == CblasNoTrans ? A + (size_t)r0 * lda : A + r0;
         const float *bt = tb == CblasNoTrans ? B + c0 : B + (size_t)c0 * ldb;
+        if (bf16 && !vd_cpu_gemm_bf16(ta == CblasTrans, tb == CblasTrans, m, n, K, at, lda, bt, ldb,
+                                      beta, ct, ldc))
+            continue;
         cblas_sgemm(CblasRowMajor, ta, tb, m, n, K, 1.0f, at, lda, bt, ldb, beta, ct, ldc);
     }
 }

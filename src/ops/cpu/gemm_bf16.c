@@ -1,0 +1,191 @@
+/* Matrix products with bfloat16 inputs and float32 accumulation.
+ *
+ * AVX512-BF16's vdpbf16ps multiplies 32 pairs of bf16 values and adds each
+ * pair's sum to one of 16 float lanes: 64 FLOPs per instruction where an
+ * fp32 FMA does 32, so on a CPU that issues both at the same rate a product
+ * can run up to twice as fast as sgemm. Inputs are rounded to bf16 (8 bits
+ * of mantissa, nearest-even) as they are packed; sums stay in fp32, as
+ * PyTorch's "medium" float32 matmul precision and mixed-precision training
+ * on GPUs do.
+ *
+ * The layout is the classic one of GotoBLAS: a KC x NC block of B is packed
+ * into NR-wide column panels, an MC x KC block of A into MR-high row panels,
+ * both as (k, k+1) pairs, and a 12 x 32 micro-kernel keeps its 24
+ * accumulators in registers while it walks the pairs. The reduction is
+ * always summed in the same order for a given shape, so results do not
+ * depend on the number of threads (callers split only the output). */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/cpu/cpu.h"
+#include "vidit.h"
+
+/* Read by every linear layer; written by the caller before a run. */
+static _Atomic int matmul_precision = VD_MATMUL_FP32;
+
+vd_matmul_precision vd_get_matmul_precision(void) {
+    return (vd_matmul_precision)matmul_precision;
+}
+
+vd_status vd_set_matmul_precision(vd_matmul_precision precision) {
+    if (precision != VD_MATMUL_FP32 && precision != VD_MATMUL_BF16) return VD_ERR_ARG;
+    if (precision == VD_MATMUL_BF16 && !vd_cpu_gemm_bf16_available()) return VD_ERR_UNSUPPORTED;
+    matmul_precision = precision;
+    return VD_OK;
+}
+
+#ifdef __AVX512BF16__
+#include <immintrin.h>
+
+enum {
+    MR = 12,  /* rows of the micro-kernel (24 accumulators of 16 floats) */
+    NR = 32,  /* columns: two zmm registers */
+    KC = 256, /* reduction block (even): a B micro-panel is 32 KB, in L1 */
+    MC = 96,  /* A block: 96 x 256 bf16 = 48 KB, stays in L2 */
+    NC = 1024 /* B block: 256 x 1024 bf16 = 512 KB, stays in L2 */
+};
+
+/* Round to the nearest bf16, ties to even; NaN stays a (quiet) NaN. Written
+ * without branches so that the packing loops vectorise. */
+static inline uint32_t bf16_bits(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    const uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+    const uint32_t quiet = (u >> 16) | 0x40u;
+    return (u & 0x7fffffffu) > 0x7f800000u ? quiet : rounded;
+}
+
+static inline uint32_t bf16_pair(float lo, float hi) { return bf16_bits(lo) | bf16_bits(hi) << 16; }
+
+/* Packs rows [r0, r0 + rows) x k [p0, p0 + kc) of a matrix into panels of
+ * `width` rows: panel q holds, for each pair p, `width` words (bf16 X[r][2p]
+ * | bf16 X[r][2p + 1] << 16). X(r, k) is X[r * ld + k] (k_contiguous) or
+ * X[k * ld + r]. Rows past `rows` and the odd k past kc are zeros. A's
+ * blocks are packed with width MR, B's (as B^T) with width NR. */
+static void pack(uint32_t *dst, const float *X, int ld, int k_contiguous, int r0, int rows, int p0,
+                 int kc, int width) {
+    const int kp = (kc + 1) / 2, full = kc / 2;
+    for (int q = 0; q < rows; q += width, dst += (size_t)kp * width) {
+        const int n = rows - q < width ? rows - q : width;
+        if (k_contiguous) {
+            /* Each row's pairs are adjacent floats: read along the row. */
+            for (int r = 0; r < n; r++) {
+                const float *x = X + (size_t)(r0 + q + r) * ld + p0;
+                for (int p = 0; p < full; p++) dst[(size_t)p * width + r] = bf16_pair(x[2 * p], x[2 * p + 1]);
+                if (full < kp) dst[(size_t)full * width + r] = bf16_bits(x[2 * full]);
+            }
+        } else {
+            /* A pair spans two rows of X: read both along r. */
+            for (int p = 0; p < full; p++) {
+                const float *x0 = X + (size_t)(p0 + 2 * p) * ld + r0 + q, *x1 = x0 + ld;
+                uint32_t *d = dst + (size_t)p * width;
+                for (int r = 0; r < n; r++) d[r] = bf16_pair(x0[r], x1[r]);
+            }
+            if (full < kp) {
+                const float *x0 = X + (size_t)(p0 + 2 * full) * ld + r0 + q;
+                for (int r = 0; r < n; r++) dst[(size_t)full * width + r] = bf16_bits(x0[r]);
+            }
+        }
+        if (n < width)
+            for (int p = 0; p < kp; p++)
+                memset(dst + (size_t)p * width + n, 0, (size_t)(width - n) * sizeof *dst);
+    }
+}
+
+/* C[mr x nr] (= beta C, or += when accumulate) + a panel . b panel. */
+static void kernel(int kp, const uint32_t *a, const uint32_t *b, float *C, int ldc, int mr,
+                   int nr, int accumulate, float beta) {
+    __m512 acc[MR][2];
+    for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+    for (int p = 0; p < kp; p++) {
+        const __m512bh b0 = (__m512bh)_mm512_load_si512(b + (size_t)p * NR);
+        const __m512bh b1 = (__m512bh)_mm512_load_si512(b + (size_t)p * NR + 16);
+#pragma GCC unroll 12
+        for (int i = 0; i < MR; i++) {
+            const __m512bh ai = (__m512bh)_mm512_set1_epi32((int)a[(size_t)p * MR + i]);
+            acc[i][0] = _mm512_dpbf16_ps(acc[i][0], ai, b0);
+            acc[i][1] = _mm512_dpbf16_ps(acc[i][1], ai, b1);
+        }
+    }
+    const float keep = accumulate ? 1.0f : beta;
+    if (mr == MR && nr == NR) {
+        for (int i = 0; i < MR; i++) {
+            float *c = C + (size_t)i * ldc;
+            for (int h = 0; h < 2; h++) {
+                __m512 v = acc[i][h];
+                if (keep != 0.0f) v = _mm512_fmadd_ps(_mm512_set1_ps(keep), _mm512_loadu_ps(c + 16 * h), v);
+                _mm512_storeu_ps(c + 16 * h, v);
+            }
+        }
+        return;
+    }
+    float tile[MR][NR];
+    for (int i = 0; i < MR; i++) {
+        _mm512_storeu_ps(tile[i], acc[i][0]);
+        _mm512_storeu_ps(tile[i] + 16, acc[i][1]);
+    }
+    for (int i = 0; i < mr; i++) {
+        float *c = C + (size_t)i * ldc;
+        for (int j = 0; j < nr; j++) c[j] = keep != 0.0f ? keep * c[j] + tile[i][j] : tile[i][j];
+    }
+}
+
+/* The build targets AVX512-BF16 (-march=native on such a CPU); check the CPU
+ * too, so that a binary copied to an older one keeps fp32. */
+int vd_cpu_gemm_bf16_available(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512bf16");
+}
+
+int vd_cpu_gemm_bf16(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
+                     int ldb, float beta, float *C, int ldc) {
+    if (M <= 0 || N <= 0) return 0;
+    if (K <= 0) return -1; /* nothing to multiply: the caller's sgemm scales C */
+    const int nc_max = N < NC ? (N + NR - 1) / NR * NR : NC;
+    const int mc_max = M < MC ? (M + MR - 1) / MR * MR : MC;
+    const int kc_max = K < KC ? (K + 1) / 2 * 2 : KC;
+    size_t a_bytes = (size_t)mc_max * kc_max * 2, b_bytes = (size_t)nc_max * kc_max * 2;
+    a_bytes = (a_bytes + 63) & ~(size_t)63;
+    b_bytes = (b_bytes + 63) & ~(size_t)63;
+    uint32_t *ap = aligned_alloc(64, a_bytes), *bp = aligned_alloc(64, b_bytes);
+    if (!ap || !bp) {
+        free(ap);
+        free(bp);
+        return -1;
+    }
+    for (int j0 = 0; j0 < N; j0 += NC) {
+        const int nc = N - j0 < NC ? N - j0 : NC;
+        for (int p0 = 0; p0 < K; p0 += KC) {
+            const int kc = K - p0 < KC ? K - p0 : KC, kp = (kc + 1) / 2;
+            /* B(k, n) is B^T(n, k): contiguous along k when B is transposed. */
+            pack(bp, B, ldb, tb, j0, nc, p0, kc, NR);
+            for (int i0 = 0; i0 < M; i0 += MC) {
+                const int mc = M - i0 < MC ? M - i0 : MC;
+                pack(ap, A, lda, !ta, i0, mc, p0, kc, MR);
+                for (int jr = 0; jr < nc; jr += NR)
+                    for (int ir = 0; ir < mc; ir += MR)
+                        kernel(kp, ap + (size_t)ir * kp, bp + (size_t)jr * kp,
+                               C + (size_t)(i0 + ir) * ldc + j0 + jr, ldc,
+                               mc - ir < MR ? mc - ir : MR, nc - jr < NR ? nc - jr : NR, p0 > 0,
+                               beta);
+            }
+        }
+    }
+    free(ap);
+    free(bp);
+    return 0;
+}
+
+#else /* no AVX512-BF16 at compile time: callers keep sgemm */
+
+int vd_cpu_gemm_bf16_available(void) { return 0; }
+
+int vd_cpu_gemm_bf16(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
+                     int ldb, float beta, float *C, int ldc) {
+    (void)ta, (void)tb, (void)M, (void)N, (void)K, (void)A, (void)lda, (void)B, (void)ldb;
+    (void)beta, (void)C, (void)ldc;
+    return -1;
+}
+
+#endif

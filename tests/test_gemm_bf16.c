@@ -1,0 +1,175 @@
+/* bf16 matrix products (src/ops/cpu/gemm_bf16.c) and the matmul precision
+ * setting: exact against a double-precision product of the bf16-rounded
+ * inputs (so the rounding is the only approximation, and it is the one the
+ * header documents), every transpose, edges and blocks of every size, beta,
+ * NaN; linear layers in bf16 close to fp32 and bit-identical for 1 and 2
+ * threads. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/threads.h"
+#include "ops/cpu/cpu.h"
+#include "test.h"
+#include "vidit.h"
+
+/* Round to bf16, nearest-even, as an independent scalar reference. */
+static double bf16(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    uint32_t lsb = (u >> 16) & 1u;
+    u = (u + 0x7fffu + lsb) & 0xffff0000u;
+    float r;
+    memcpy(&r, &u, sizeof r);
+    return r;
+}
+
+static float *randn(size_t n, uint64_t seed) {
+    float *p = malloc((n ? n : 1) * sizeof *p);
+    if (!p) abort();
+    vt_fill_normal(p, n, seed);
+    return p;
+}
+
+/* One product C = op(A) op(B) + beta C against the reference, with leading
+ * dimensions 3 larger than needed. */
+static void product(int ta, int tb, int M, int N, int K, float beta) {
+    const int rows_a = ta ? K : M, cols_a = ta ? M : K, rows_b = tb ? N : K, cols_b = tb ? K : N;
+    const int lda = cols_a + 3, ldb = cols_b + 3, ldc = N + 3;
+    float *A = randn((size_t)rows_a * lda, 1 + M), *B = randn((size_t)rows_b * ldb, 2 + N);
+    float *C = randn((size_t)M * ldc, 3 + K);
+    float *C0 = malloc((size_t)M * ldc * sizeof *C0);
+    if (!C0) abort();
+    if (beta == 0.0f) /* C must not be read: NaN there must not leak out */
+        for (size_t i = 0; i < (size_t)M * ldc; i++) C[i] = NAN;
+    memcpy(C0, C, (size_t)M * ldc * sizeof *C);
+    int rc = vd_cpu_gemm_bf16(ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
+    CHECK(rc == 0, "gemm_bf16 %dx%dx%d refused", M, N, K);
+    double worst = 0, rounding = 0;
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            double s = 0, s32 = 0, mag = 0;
+            for (int k = 0; k < K; k++) {
+                float a = ta ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
+                float b = tb ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j];
+                s += bf16(a) * bf16(b);
+                s32 += (double)a * b;
+                mag += fabs((double)a * b);
+            }
+            double c0 = beta == 0.0f ? 0.0 : (double)beta * C0[(size_t)i * ldc + j];
+            double got = C[(size_t)i * ldc + j];
+            /* fp32 sums of K terms: a few K ulps of the magnitude at most. */
+            double e = fabs(got - (s + c0)) / (mag + fabs(c0) + 1e-30);
+            double r = fabs(s - s32) / (mag + 1e-30);
+            if (!(e <= worst)) worst = e; /* NaN too */
+            if (r > rounding) rounding = r;
+        }
+    CHECK(worst <= 4e-7 * sqrt((double)K) + 1e-7,
+          "gemm_bf16 ta%d tb%d %dx%dx%d beta %g: error %.3g of the summed magnitude", ta, tb, M,
+          N, K, beta, worst);
+    /* And it is the bf16 product, not fp32's: the inputs' rounding shows. */
+    if (K >= 8)
+        CHECK(rounding > 20 * worst, "ta%d tb%d %dx%dx%d: bf16 rounding %.3g not above error %.3g",
+              ta, tb, M, N, K, rounding, worst);
+    /* Columns past N in each row of C are untouched. */
+    for (int i = 0; i < M; i++)
+        for (int j = N; j < ldc; j++) {
+            float a = C[(size_t)i * ldc + j], b = C0[(size_t)i * ldc + j];
+            CHECK(memcmp(&a, &b, sizeof a) == 0, "gemm_bf16 wrote C[%d][%d] past N", i, j);
+        }
+    free(A), free(B), free(C), free(C0);
+}
+
+static void products(void) {
+    /* Sizes around the micro-kernel (12 x 32) and the blocks (MC 96, KC
+     * 256, NC 1024), odd K included. */
+    static const int shapes[][3] = {{1, 1, 1},     {13, 45, 17},   {12, 32, 2},
+                                    {100, 70, 33}, {97, 1030, 257}, {130, 64, 600}};
+    static const float betas[] = {0.0f, 1.0f, 0.5f};
+    int n = 0;
+    for (int s = 0; s < 6; s++)
+        for (int t = 0; t < 4; t++) {
+            const int *d = shapes[s];
+            product(t >> 1, t & 1, d[0], d[1], d[2], betas[(s + t) % 3]);
+            n++;
+        }
+    printf("ok   gemm_bf16 == double product of bf16-rounded inputs: %d cases (4 transposes, "
+           "edges, blocks, beta 0/1/0.5)\n", n);
+}
+
+static void nan_propagates(void) {
+    const int M = 20, N = 40, K = 30;
+    float *A = randn((size_t)M * K, 7), *B = randn((size_t)K * N, 8), *C = randn((size_t)M * N, 9);
+    A[5 * K + 3] = NAN;
+    CHECK(vd_cpu_gemm_bf16(0, 0, M, N, K, A, K, B, N, 0.0f, C, N) == 0, "refused");
+    int nan_rows = 0, nan_other = 0;
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            if (i == 5) nan_rows += isnan(C[i * N + j]) != 0;
+            else nan_other += isnan(C[i * N + j]) != 0;
+        }
+    CHECK(nan_rows == N && nan_other == 0, "NaN in A row 5: %d of %d NaN in that row, %d elsewhere",
+          nan_rows, N, nan_other);
+    free(A), free(B), free(C);
+    printf("ok   a NaN input gives NaN in its row only\n");
+}
+
+/* Linear forward and backward under the bf16 precision: within bf16's
+ * rounding of fp32's results, and the same bits for 1 and 2 threads. */
+static void linear_layers(void) {
+    const int M = 150, K = 200, N = 300;
+    float *x = randn((size_t)M * K, 20), *w = randn((size_t)N * K, 21), *b = randn(N, 22);
+    float *dy = randn((size_t)M * N, 23);
+    float *out[2][3], *ref[3];
+    const size_t n[3] = {(size_t)M * N, (size_t)M * K, (size_t)N * K};
+    for (int r = 0; r < 3; r++) ref[r] = calloc(n[r], sizeof(float));
+    for (int t = 0; t < 2; t++)
+        for (int r = 0; r < 3; r++) out[t][r] = calloc(n[r], sizeof(float));
+    CHECK(vd_set_matmul_precision(VD_MATMUL_FP32) == VD_OK, "fp32");
+    vd_cpu_linear_fwd(ref[0], x, w, b, M, K, N);
+    vd_cpu_linear_bwd(ref[1], ref[2], NULL, dy, x, w, M, K, N);
+    CHECK(vd_set_matmul_precision(VD_MATMUL_BF16) == VD_OK, "bf16");
+    CHECK(vd_get_matmul_precision() == VD_MATMUL_BF16, "precision not kept");
+    int threads = vd_get_threads();
+    for (int t = 0; t < 2; t++) {
+        vd_set_threads(t + 1);
+        vd_cpu_linear_fwd(out[t][0], x, w, b, M, K, N);
+        vd_cpu_linear_bwd(out[t][1], out[t][2], NULL, dy, x, w, M, K, N);
+    }
+    vd_set_threads(threads);
+    CHECK(vd_set_matmul_precision(VD_MATMUL_FP32) == VD_OK, "back to fp32");
+    const char *names[3] = {"y", "dx", "dw"};
+    for (int r = 0; r < 3; r++) {
+        CHECK(memcmp(out[0][r], out[1][r], n[r] * sizeof(float)) == 0,
+              "linear %s in bf16 differs between 1 and 2 threads", names[r]);
+        /* Sums of ~200 products of unit normals: about 2^-9 sqrt(K) off. */
+        double worst = 0, differs = 0;
+        for (size_t i = 0; i < n[r]; i++) {
+            double d = fabs((double)out[0][r][i] - ref[r][i]);
+            if (d > worst) worst = d;
+            differs += d > 0;
+        }
+        CHECK(worst < 0.25 && differs > n[r] / 2, "linear %s: bf16 vs fp32 max diff %.3g, %g differ",
+              names[r], worst, differs);
+    }
+    for (int r = 0; r < 3; r++) free(ref[r]), free(out[0][r]), free(out[1][r]);
+    free(x), free(w), free(b), free(dy);
+    printf("ok   linear fwd/bwd in bf16: close to fp32, identical for 1 and 2 threads\n");
+}
+
+int main(void) {
+    CHECK(vd_set_matmul_precision((vd_matmul_precision)7) == VD_ERR_ARG, "unknown precision");
+    CHECK(vd_get_matmul_precision() == VD_MATMUL_FP32, "fp32 is the default");
+    if (!vd_cpu_gemm_bf16_available()) {
+        CHECK(vd_set_matmul_precision(VD_MATMUL_BF16) == VD_ERR_UNSUPPORTED,
+              "bf16 accepted without AVX512-BF16");
+        CHECK(vd_get_matmul_precision() == VD_MATMUL_FP32, "refused precision was kept");
+        printf("skip this CPU has no AVX512-BF16: only the refusal is tested\n");
+        return vt_result("test_gemm_bf16");
+    }
+    products();
+    nan_propagates();
+    linear_layers();
+    return vt_result("test_gemm_bf16");
+}
