@@ -107,6 +107,15 @@ def main(argv=None):
 
     for th in THREADS:
         dit(BASE_TOKENS, th)
+    # bf16 products: vidit --matmul bf16 against PyTorch's bf16 autocast.
+    for th in THREADS:
+        for who in ("vidit", "torch"):
+            if who == "torch" and not a.torch_python and not reuse:
+                continue
+            base = [a.vidit, "bench", "dit", "--matmul", "bf16"] if who == "vidit" else peer + ["--bf16"]
+            cmd = base + WORKLOAD + ["--tokens", str(BASE_TOKENS), "--threads", str(th)]
+            res[who + "_bf16", BASE_TOKENS, th] = run(f"dit_{who}_bf16_{BASE_TOKENS}_t{th}", cmd,
+                                                      outdir, reuse)
     for n in SWEEP:
         if (("vidit", n, 2)) not in res:
             dit(n, 2)
@@ -140,6 +149,18 @@ def main(argv=None):
             get(v, "train_gflops"), get(t, "train_gflops"),
             ratio(get(v, "train_gflops"), get(t, "train_gflops")))
         row(f"vidit training GFLOP/s / sgemm GFLOP/s ({fmt(get(v, 'sgemm_gflops'))}), {tl}",
+            get(v, "train_vs_sgemm"), None, None)
+    for th in THREADS:
+        v, t = res.get(("vidit_bf16", BASE_TOKENS, th)), res.get(("torch_bf16", BASE_TOKENS, th))
+        t32 = res.get(("torch", BASE_TOKENS, th))
+        tl = f"{th} thread" + ("s" if th > 1 else "")
+        for key, what in (("sample_step_s", "sampling step (cfg, batch 2)"),
+                          ("train_step_s", "training step")):
+            row(f"bf16 products: {what}, {BASE_TOKENS} tokens, {tl} (s; PyTorch bf16 autocast)",
+                get(v, key), get(t, key))
+            row(f"bf16 products: {what}, {BASE_TOKENS} tokens, {tl} (s; PyTorch fp32)",
+                get(v, key), get(t32, key))
+        row(f"bf16 products: vidit training GFLOP/s / fp32 sgemm GFLOP/s, {tl}",
             get(v, "train_vs_sgemm"), None, None)
     v2, t2 = res.get(("vidit", BASE_TOKENS, 2)), res.get(("torch", BASE_TOKENS, 2))
     row(f"peak memory, {BASE_TOKENS} tokens, 2 threads (MB; PyTorch's includes ~500 MB of "

@@ -282,6 +282,9 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--bf16", action="store_true",
+                    help="bf16 autocast (PyTorch's mixed precision on CPU), the peer of "
+                         "`vidit bench dit --matmul bf16`")
     a = ap.parse_args(argv)
     if a.quick:
         given = set(x.split("=")[0] for x in (argv if argv is not None else sys.argv[1:]))
@@ -305,7 +308,7 @@ def main(argv=None):
     C, T, H, W, B, S = 8, Tp, 2 * hp, 2 * hp, a.batch, a.text_len
     print(f"peer_torch {torch.__version__}: dim {a.dim} depth {a.depth} heads {a.heads}, "
           f"{a.tokens} tokens (latent {C}x{T}x{H}x{W}), text {S}, batch {B}, "
-          f"{torch.get_num_threads()} threads, median of up to {a.repeats} after a warm-up; "
+          f"{torch.get_num_threads()} threads{', bf16 autocast' if a.bf16 else ''}, median of up to {a.repeats} after a warm-up; "
           f"rss_after_import_mb {base_rss:.1f}", file=sys.stderr)
 
     model = DiT(cfg)
@@ -326,15 +329,19 @@ def main(argv=None):
     tok2 = torch.cat((tokens[:1], torch.zeros_like(tokens[:1])))
     len2 = torch.tensor([S, 0])
 
+    def autocast():
+        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.bf16)
+
     def sample_step():
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast():
             v = model(lat2, t2, tok2, len2)
             return v[1:] + 4.0 * (v[:1] - v[1:])
 
     def train_step():
         opt.zero_grad(set_to_none=True)
-        y = model(latent, t, tokens, lengths)
-        y.backward(dout)
+        with autocast():
+            y = model(latent, t, tokens, lengths)
+        y.float().backward(dout)
         opt.step()
 
     ts = time_runs(sample_step, a.repeats)

@@ -46,14 +46,17 @@ enum {
     NC = 1024 /* B block: 256 x 1024 bf16 = 512 KB, stays in L2 */
 };
 
-/* Round to the nearest bf16, ties to even; NaN stays a (quiet) NaN. Written
- * without branches so that the packing loops vectorise. */
+/* Round to the nearest bf16, ties to even; NaN stays a (quiet) NaN, and
+ * denormals become zero of their sign, as the vector conversion
+ * (vcvtne2ps2bf16) does, so that both paths give the same bits. Written
+ * without branches so that the loops vectorise. */
 static inline uint32_t bf16_bits(float f) {
     uint32_t u;
     memcpy(&u, &f, sizeof u);
     const uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
     const uint32_t quiet = (u >> 16) | 0x40u;
-    return (u & 0x7fffffffu) > 0x7f800000u ? quiet : rounded;
+    const uint32_t zero = (u >> 16) & 0x8000u;
+    return (u & 0x7f800000u) == 0 ? zero : (u & 0x7fffffffu) > 0x7f800000u ? quiet : rounded;
 }
 
 static inline uint32_t bf16_pair(float lo, float hi) { return bf16_bits(lo) | bf16_bits(hi) << 16; }
@@ -69,18 +72,33 @@ static void pack(uint32_t *dst, const float *X, int ld, int k_contiguous, int r0
     for (int q = 0; q < rows; q += width, dst += (size_t)kp * width) {
         const int n = rows - q < width ? rows - q : width;
         if (k_contiguous) {
-            /* Each row's pairs are adjacent floats: read along the row. */
+            /* Each row's pairs are adjacent floats: 16 pairs at a time are
+             * converted in order, then spread to their rows of the panel. */
             for (int r = 0; r < n; r++) {
                 const float *x = X + (size_t)(r0 + q + r) * ld + p0;
-                for (int p = 0; p < full; p++) dst[(size_t)p * width + r] = bf16_pair(x[2 * p], x[2 * p + 1]);
+                int p = 0;
+                for (; p + 16 <= full; p += 16) {
+                    const __m512 lo = _mm512_loadu_ps(x + 2 * p), hi = _mm512_loadu_ps(x + 2 * p + 16);
+                    uint32_t w[16];
+                    _mm512_storeu_si512(w, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+                    for (int j = 0; j < 16; j++) dst[(size_t)(p + j) * width + r] = w[j];
+                }
+                for (; p < full; p++) dst[(size_t)p * width + r] = bf16_pair(x[2 * p], x[2 * p + 1]);
                 if (full < kp) dst[(size_t)full * width + r] = bf16_bits(x[2 * full]);
             }
         } else {
-            /* A pair spans two rows of X: read both along r. */
+            /* A pair spans two rows of X: read both along r, 16 at a time,
+             * and interleave the halves into words. */
             for (int p = 0; p < full; p++) {
                 const float *x0 = X + (size_t)(p0 + 2 * p) * ld + r0 + q, *x1 = x0 + ld;
                 uint32_t *d = dst + (size_t)p * width;
-                for (int r = 0; r < n; r++) d[r] = bf16_pair(x0[r], x1[r]);
+                int r = 0;
+                for (; r + 16 <= n; r += 16) {
+                    const __m512i lo = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(x0 + r)));
+                    const __m512i hi = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(x1 + r)));
+                    _mm512_storeu_si512(d + r, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+                }
+                for (; r < n; r++) d[r] = bf16_pair(x0[r], x1[r]);
             }
             if (full < kp) {
                 const float *x0 = X + (size_t)(p0 + 2 * full) * ld + r0 + q;
