@@ -111,17 +111,23 @@ static void pack(uint32_t *dst, const float *X, int ld, int k_contiguous, int r0
     }
 }
 
-/* C[mr x nr] (= beta C, or += when accumulate) + a panel . b panel. */
-static void kernel(int kp, const uint32_t *a, const uint32_t *b, float *C, int ldc, int mr,
-                   int nr, int accumulate, float beta) {
+/* C[mr x nr] (= beta C, or += when accumulate) + A . b panel, where A's row
+ * i, pair p is a[i * a_rs + p * a_ps]: a panel (a_rs 1, a_ps MR) or rows of
+ * pairs (a_rs the row length, a_ps 1). Inlined into one function per
+ * layout, so that the strides are constants where they can be. */
+static inline __attribute__((always_inline)) void kernel(int kp, const uint32_t *a, size_t a_rs,
+                                                         size_t a_ps, const uint32_t *b, float *C,
+                                                         int ldc, int mr, int nr, int accumulate,
+                                                         float beta) {
     __m512 acc[MR][2];
     for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
     for (int p = 0; p < kp; p++) {
         const __m512bh b0 = (__m512bh)_mm512_load_si512(b + (size_t)p * NR);
         const __m512bh b1 = (__m512bh)_mm512_load_si512(b + (size_t)p * NR + 16);
+        const uint32_t *ap = a + (size_t)p * a_ps;
 #pragma GCC unroll 12
         for (int i = 0; i < MR; i++) {
-            const __m512bh ai = (__m512bh)_mm512_set1_epi32((int)a[(size_t)p * MR + i]);
+            const __m512bh ai = (__m512bh)_mm512_set1_epi32((int)ap[i * a_rs]);
             acc[i][0] = _mm512_dpbf16_ps(acc[i][0], ai, b0);
             acc[i][1] = _mm512_dpbf16_ps(acc[i][1], ai, b1);
         }
@@ -149,6 +155,39 @@ static void kernel(int kp, const uint32_t *a, const uint32_t *b, float *C, int l
     }
 }
 
+static void kernel_panel(int kp, const uint32_t *a, const uint32_t *b, float *C, int ldc, int mr,
+                         int nr, int accumulate, float beta) {
+    kernel(kp, a, 1, MR, b, C, ldc, mr, nr, accumulate, beta);
+}
+
+static void kernel_rows(int kp, const uint32_t *a, size_t row, const uint32_t *b, float *C,
+                        int ldc, int mr, int nr, int accumulate, float beta) {
+    kernel(kp, a, row, 1, b, C, ldc, mr, nr, accumulate, beta);
+}
+
+/* Rows [r0, r0 + rows) x k [p0, p0 + kc) of a matrix contiguous along k into
+ * rows of `row` words of pairs, in order: a plain conversion, 16 pairs at a
+ * time. Rows from `rows` up to a whole MR are zeros. */
+static void pack_rows(uint32_t *dst, size_t row, const float *X, int ld, int r0, int rows, int p0,
+                      int kc) {
+    const int kp = (kc + 1) / 2, full = kc / 2, padded = (rows + MR - 1) / MR * MR;
+    for (int r = 0; r < padded; r++) {
+        uint32_t *d = dst + (size_t)r * row;
+        if (r >= rows) {
+            memset(d, 0, (size_t)kp * sizeof *d);
+            continue;
+        }
+        const float *x = X + (size_t)(r0 + r) * ld + p0;
+        int p = 0;
+        for (; p + 16 <= full; p += 16) {
+            const __m512 lo = _mm512_loadu_ps(x + 2 * p), hi = _mm512_loadu_ps(x + 2 * p + 16);
+            _mm512_storeu_si512(d + p, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+        }
+        for (; p < full; p++) d[p] = bf16_pair(x[2 * p], x[2 * p + 1]);
+        if (full < kp) d[full] = bf16_bits(x[2 * full]);
+    }
+}
+
 /* The build targets AVX512-BF16 (-march=native on such a CPU); check the CPU
  * too, so that a binary copied to an older one keeps fp32. */
 int vd_cpu_gemm_bf16_available(void) {
@@ -163,7 +202,9 @@ int vd_cpu_gemm_bf16(int ta, int tb, int M, int N, int K, const float *A, int ld
     const int nc_max = N < NC ? (N + NR - 1) / NR * NR : NC;
     const int mc_max = M < MC ? (M + MR - 1) / MR * MR : MC;
     const int kc_max = K < KC ? (K + 1) / 2 * 2 : KC;
-    size_t a_bytes = (size_t)mc_max * kc_max * 2, b_bytes = (size_t)nc_max * kc_max * 2;
+    /* Rows of A's pairs start on 64-byte lines. */
+    const size_t row = ((size_t)kc_max / 2 + 15) / 16 * 16;
+    size_t a_bytes = (size_t)mc_max * row * 4, b_bytes = (size_t)nc_max * kc_max * 2;
     a_bytes = (a_bytes + 63) & ~(size_t)63;
     b_bytes = (b_bytes + 63) & ~(size_t)63;
     uint32_t *ap = aligned_alloc(64, a_bytes), *bp = aligned_alloc(64, b_bytes);
@@ -180,13 +221,18 @@ int vd_cpu_gemm_bf16(int ta, int tb, int M, int N, int K, const float *A, int ld
             pack(bp, B, ldb, tb, j0, nc, p0, kc, NR);
             for (int i0 = 0; i0 < M; i0 += MC) {
                 const int mc = M - i0 < MC ? M - i0 : MC;
-                pack(ap, A, lda, !ta, i0, mc, p0, kc, MR);
+                /* A contiguous along k is only converted (the kernel
+                 * broadcasts from its rows); A transposed is packed. */
+                if (!ta) pack_rows(ap, row, A, lda, i0, mc, p0, kc);
+                else pack(ap, A, lda, 0, i0, mc, p0, kc, MR);
                 for (int jr = 0; jr < nc; jr += NR)
-                    for (int ir = 0; ir < mc; ir += MR)
-                        kernel(kp, ap + (size_t)ir * kp, bp + (size_t)jr * kp,
-                               C + (size_t)(i0 + ir) * ldc + j0 + jr, ldc,
-                               mc - ir < MR ? mc - ir : MR, nc - jr < NR ? nc - jr : NR, p0 > 0,
-                               beta);
+                    for (int ir = 0; ir < mc; ir += MR) {
+                        const uint32_t *bj = bp + (size_t)jr * kp;
+                        float *c = C + (size_t)(i0 + ir) * ldc + j0 + jr;
+                        const int mr = mc - ir < MR ? mc - ir : MR, nr = nc - jr < NR ? nc - jr : NR;
+                        if (!ta) kernel_rows(kp, ap + (size_t)ir * row, row, bj, c, ldc, mr, nr, p0 > 0, beta);
+                        else kernel_panel(kp, ap + (size_t)ir * kp, bj, c, ldc, mr, nr, p0 > 0, beta);
+                    }
             }
         }
     }
