@@ -93,12 +93,14 @@ static void pack(uint32_t *dst, const float *X, int ld, int k_contiguous, int r0
                 const float *x0 = X + (size_t)(p0 + 2 * p) * ld + r0 + q, *x1 = x0 + ld;
                 uint32_t *d = dst + (size_t)p * width;
                 int r = 0;
-                for (; r + 16 <= n; r += 16) {
-                    const __m512i lo = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(x0 + r)));
-                    const __m512i hi = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(x1 + r)));
-                    _mm512_storeu_si512(d + r, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+                for (; r < n; r += 16) {
+                    /* A's panels are 12 wide: the last block is masked. */
+                    const __mmask16 m = n - r >= 16 ? 0xffff : (__mmask16)((1u << (n - r)) - 1);
+                    const __m512 f0 = _mm512_maskz_loadu_ps(m, x0 + r), f1 = _mm512_maskz_loadu_ps(m, x1 + r);
+                    const __m512i lo = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(f0));
+                    const __m512i hi = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(f1));
+                    _mm512_mask_storeu_epi32(d + r, m, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
                 }
-                for (; r < n; r++) d[r] = bf16_pair(x0[r], x1[r]);
             }
             if (full < kp) {
                 const float *x0 = X + (size_t)(p0 + 2 * full) * ld + r0 + q;
