@@ -69,7 +69,7 @@ test-unit: tests
 # (LeakSanitizer included). Slow tests read VIDIT_TEST_QUICK and shrink.
 test-asan:
 	$(MAKE) --no-print-directory -j2 BUILD=build-asan \
-	  CFLAGS_OPT='-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined' \
+	  CFLAGS_OPT='-O1 -g -march=native -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined' \
 	  EXTRA_LDFLAGS='-fsanitize=address,undefined' tests
 	@VIDIT_TEST_QUICK=1 VIDIT_BIN=$(abspath build-asan/vidit) \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
