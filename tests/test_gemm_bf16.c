@@ -2,13 +2,14 @@
  * setting: exact against a double-precision product of the bf16-rounded
  * inputs (so the rounding is the only approximation, and it is the one the
  * header documents), every transpose, edges and blocks of every size, beta,
- * NaN; linear layers in bf16 close to fp32 and bit-identical for 1 and 2
- * threads. */
+ * NaN; linear layers and attention's forward in bf16 close to fp32 and
+ * bit-identical for 1 and 2 threads. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/arena.h"
 #include "core/threads.h"
 #include "ops/cpu/cpu.h"
 #include "test.h"
@@ -158,6 +159,56 @@ static void linear_layers(void) {
     printf("ok   linear fwd/bwd in bf16: close to fp32, identical for 1 and 2 threads\n");
 }
 
+/* Attention's forward in bf16 against the fp32 kernel: odd token counts, a
+ * head size that is not a multiple of 32, strided q/k/v (a fused qkv
+ * buffer), masked keys (one batch element masks all but 3), and the same
+ * bits for 1 and 2 threads. */
+static void attention(void) {
+    const int B = 2, Nq = 101, Nk = 301, H = 3, D = 40, stride = 3 * H * D; /* 3 key blocks */
+    float *qkv = randn((size_t)B * Nq * stride, 30), *kv = randn((size_t)B * Nk * stride, 31);
+    uint8_t mask[2 * 301];
+    for (int j = 0; j < Nk; j++) mask[j] = 1, mask[Nk + j] = j == 5 || j == 140 || j == 300;
+    const size_t no = (size_t)B * Nq * H * D, nl = (size_t)B * H * Nq;
+    float *ref = calloc(no, sizeof(float)), *rl = calloc(nl, sizeof(float));
+    float *o[2] = {calloc(no, sizeof(float)), calloc(no, sizeof(float))};
+    float *l[2] = {calloc(nl, sizeof(float)), calloc(nl, sizeof(float))};
+    vd_arena *ws = vd_arena_new(NULL, 0);
+    const float scale = 1.0f / sqrtf((float)D);
+    const float *q = qkv, *k = kv + H * D, *v = kv + 2 * H * D;
+    CHECK(!vd_cpu_attention_fwd(ref, rl, q, k, v, mask, B, Nq, Nk, H, D, stride, stride, scale, ws),
+          "fp32 attention");
+    CHECK(vd_set_matmul_precision(VD_MATMUL_BF16) == VD_OK, "bf16");
+    int threads = vd_get_threads();
+    for (int t = 0; t < 2; t++) {
+        vd_set_threads(t + 1);
+        CHECK(!vd_cpu_attention_fwd(o[t], l[t], q, k, v, mask, B, Nq, Nk, H, D, stride, stride,
+                                    scale, ws),
+              "bf16 attention");
+    }
+    vd_set_threads(threads);
+    vd_set_matmul_precision(VD_MATMUL_FP32);
+    CHECK(memcmp(o[0], o[1], no * sizeof(float)) == 0 && memcmp(l[0], l[1], nl * sizeof(float)) == 0,
+          "bf16 attention differs between 1 and 2 threads");
+    /* Outputs are averages of unit normals: bf16's 2^-9 on scores and
+     * values moves them by about 1e-2 at most. */
+    double worst = 0, worst_l = 0, differs = 0;
+    for (size_t i = 0; i < no; i++) {
+        double d = fabs((double)o[0][i] - ref[i]);
+        worst = d > worst || isnan(d) ? d : worst;
+        differs += d > 0;
+    }
+    for (size_t i = 0; i < nl; i++) {
+        double d = fabs((double)l[0][i] - rl[i]);
+        worst_l = d > worst_l || isnan(d) ? d : worst_l;
+    }
+    CHECK(worst < 3e-2 && worst_l < 3e-2 && differs > no / 2,
+          "bf16 attention vs fp32: out %.3g, lse %.3g, %g of %zu differ", worst, worst_l, differs, no);
+    printf("ok   attention forward in bf16: within %.2g (out) and %.2g (lse) of fp32, "
+           "identical for 1 and 2 threads\n", worst, worst_l);
+    vd_arena_free(ws);
+    free(qkv), free(kv), free(ref), free(rl), free(o[0]), free(o[1]), free(l[0]), free(l[1]);
+}
+
 int main(void) {
     CHECK(vd_set_matmul_precision((vd_matmul_precision)7) == VD_ERR_ARG, "unknown precision");
     CHECK(vd_get_matmul_precision() == VD_MATMUL_FP32, "fp32 is the default");
@@ -171,5 +222,6 @@ int main(void) {
     products();
     nan_propagates();
     linear_layers();
+    attention();
     return vt_result("test_gemm_bf16");
 }

@@ -261,6 +261,12 @@ static int bench_ops(int argc, char **argv) {
             } else {
                 print_row("attention fwd", shape, tf, flops, best_sgemm);
                 print_row("attention bwd", shape, tb, 2.5 * flops, best_sgemm);
+                vd_matmul_precision was = vd_get_matmul_precision();
+                if (vd_set_matmul_precision(VD_MATMUL_BF16) == VD_OK) {
+                    double t16 = time_median(run_attn_fwd, &c, repeats);
+                    if (t16 >= 0) print_row("attn fwd bf16", shape, t16, flops, best_sgemm);
+                    vd_set_matmul_precision(was);
+                }
             }
         }
         vd_arena_free(c.ws);

@@ -23,6 +23,7 @@
 
 #include "ops/cpu/cpu.h"
 #include "ops/cpu/fastmath.h"
+#include "vidit.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -96,6 +97,11 @@ vd_status vd_cpu_attention_fwd(float *out, float *lse, const float *q, const flo
                                float scale, vd_arena *ws) {
     if (B <= 0 || Nq <= 0 || H <= 0 || D <= 0) return VD_OK;
     if (!ws || Nk < 0 || q_stride < H * D || kv_stride < H * D) return VD_ERR_ARG;
+    if (vd_get_matmul_precision() == VD_MATMUL_BF16) {
+        vd_status st = vd_cpu_attention_fwd_bf16(out, lse, q, k, v, key_mask, B, Nq, Nk, H, D,
+                                                  q_stride, kv_stride, scale, ws);
+        if (st != VD_ERR_UNSUPPORTED) return st;
+    }
     const size_t HD = (size_t)H * D;
     const int nqb = (Nq + ATT_BQ - 1) / ATT_BQ;
     const int nthreads = att_threads();

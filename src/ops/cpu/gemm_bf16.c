@@ -38,9 +38,11 @@ vd_status vd_set_matmul_precision(vd_matmul_precision precision) {
 #ifdef __AVX512BF16__
 #include <immintrin.h>
 
+#include "ops/cpu/bf16.h"
+
 enum {
-    MR = 12,  /* rows of the micro-kernel (24 accumulators of 16 floats) */
-    NR = 32,  /* columns: two zmm registers */
+    MR = VD_BF16_MR, /* rows of the micro-kernel (24 accumulators of 16 floats) */
+    NR = VD_BF16_NR, /* columns: two zmm registers */
     KC = 256, /* reduction block (even): a B micro-panel is 32 KB, in L1 */
     MC = 96,  /* A block: 96 x 256 bf16 = 48 KB, stays in L2 */
     NC = 1024 /* B block: 256 x 1024 bf16 = 512 KB, stays in L2 */
@@ -66,8 +68,8 @@ static inline uint32_t bf16_pair(float lo, float hi) { return bf16_bits(lo) | bf
  * | bf16 X[r][2p + 1] << 16). X(r, k) is X[r * ld + k] (k_contiguous) or
  * X[k * ld + r]. Rows past `rows` and the odd k past kc are zeros. A's
  * blocks are packed with width MR, B's (as B^T) with width NR. */
-static void pack(uint32_t *dst, const float *X, int ld, int k_contiguous, int r0, int rows, int p0,
-                 int kc, int width) {
+void vd_bf16_pack_panels(uint32_t *dst, const float *X, int ld, int k_contiguous, int r0, int rows,
+                         int p0, int kc, int width) {
     const int kp = (kc + 1) / 2, full = kc / 2;
     for (int q = 0; q < rows; q += width, dst += (size_t)kp * width) {
         const int n = rows - q < width ? rows - q : width;
@@ -162,16 +164,16 @@ static void kernel_panel(int kp, const uint32_t *a, const uint32_t *b, float *C,
     kernel(kp, a, 1, MR, b, C, ldc, mr, nr, accumulate, beta);
 }
 
-static void kernel_rows(int kp, const uint32_t *a, size_t row, const uint32_t *b, float *C,
-                        int ldc, int mr, int nr, int accumulate, float beta) {
+void vd_bf16_kernel_rows(int kp, const uint32_t *a, size_t row, const uint32_t *b, float *C,
+                         int ldc, int mr, int nr, int accumulate, float beta) {
     kernel(kp, a, row, 1, b, C, ldc, mr, nr, accumulate, beta);
 }
 
 /* Rows [r0, r0 + rows) x k [p0, p0 + kc) of a matrix contiguous along k into
  * rows of `row` words of pairs, in order: a plain conversion, 16 pairs at a
  * time. Rows from `rows` up to a whole MR are zeros. */
-static void pack_rows(uint32_t *dst, size_t row, const float *X, int ld, int r0, int rows, int p0,
-                      int kc) {
+void vd_bf16_pack_rows(uint32_t *dst, size_t row, const float *X, int ld, int r0, int rows, int p0,
+                       int kc) {
     const int kp = (kc + 1) / 2, full = kc / 2, padded = (rows + MR - 1) / MR * MR;
     for (int r = 0; r < padded; r++) {
         uint32_t *d = dst + (size_t)r * row;
@@ -220,19 +222,19 @@ int vd_cpu_gemm_bf16(int ta, int tb, int M, int N, int K, const float *A, int ld
         for (int p0 = 0; p0 < K; p0 += KC) {
             const int kc = K - p0 < KC ? K - p0 : KC, kp = (kc + 1) / 2;
             /* B(k, n) is B^T(n, k): contiguous along k when B is transposed. */
-            pack(bp, B, ldb, tb, j0, nc, p0, kc, NR);
+            vd_bf16_pack_panels(bp, B, ldb, tb, j0, nc, p0, kc, NR);
             for (int i0 = 0; i0 < M; i0 += MC) {
                 const int mc = M - i0 < MC ? M - i0 : MC;
                 /* A contiguous along k is only converted (the kernel
                  * broadcasts from its rows); A transposed is packed. */
-                if (!ta) pack_rows(ap, row, A, lda, i0, mc, p0, kc);
-                else pack(ap, A, lda, 0, i0, mc, p0, kc, MR);
+                if (!ta) vd_bf16_pack_rows(ap, row, A, lda, i0, mc, p0, kc);
+                else vd_bf16_pack_panels(ap, A, lda, 0, i0, mc, p0, kc, MR);
                 for (int jr = 0; jr < nc; jr += NR)
                     for (int ir = 0; ir < mc; ir += MR) {
                         const uint32_t *bj = bp + (size_t)jr * kp;
                         float *c = C + (size_t)(i0 + ir) * ldc + j0 + jr;
                         const int mr = mc - ir < MR ? mc - ir : MR, nr = nc - jr < NR ? nc - jr : NR;
-                        if (!ta) kernel_rows(kp, ap + (size_t)ir * row, row, bj, c, ldc, mr, nr, p0 > 0, beta);
+                        if (!ta) vd_bf16_kernel_rows(kp, ap + (size_t)ir * row, row, bj, c, ldc, mr, nr, p0 > 0, beta);
                         else kernel_panel(kp, ap + (size_t)ir * kp, bj, c, ldc, mr, nr, p0 > 0, beta);
                     }
             }

@@ -1,0 +1,184 @@
+/* Attention's forward pass with bf16 products (vd_set_matmul_precision
+ * (VD_MATMUL_BF16)): the flash-style walk of attention.c, with both
+ * products of a tile, S = Q K^T and O += P V, on the bf16 micro-kernel of
+ * gemm_bf16.c. Q, K, V and the probabilities P are rounded to bf16; scores,
+ * the online softmax and O stay fp32, as in FlashAttention's bf16 kernels.
+ *
+ * K and V are packed once per call, per (batch, head), into arena scratch:
+ * K as panels of 32 keys (pairs along the head dimension), V as panels of 32
+ * head channels (pairs along keys), so that every tile reads them in place.
+ * Work items own their query rows as in attention.c, so the results are
+ * bit-identical for any thread count. The backward pass stays fp32: it
+ * recomputes probabilities from this pass's log-sum-exp, which agrees with
+ * them to bf16's rounding. */
+#include <math.h>
+#include <string.h>
+
+#include "ops/cpu/cpu.h"
+#include "ops/cpu/fastmath.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#ifdef __AVX512BF16__
+#include "ops/cpu/bf16.h"
+
+/* 48 query rows (4 micro-kernel rows of 12) by 128 keys per tile. */
+enum { BQ = 4 * VD_BF16_MR, BK = 128 };
+
+static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+vd_status vd_cpu_attention_fwd_bf16(float *out, float *lse, const float *q, const float *k,
+                                    const float *v, const uint8_t *key_mask, int B, int Nq,
+                                    int Nk, int H, int D, int q_stride, int kv_stride,
+                                    float scale, vd_arena *ws) {
+    const size_t HD = (size_t)H * D;
+    const int dp = (D + 1) / 2;             /* pairs along the head dimension */
+    const int np = (Nk + 1) / 2;            /* pairs along the keys */
+    const int kpanels = (Nk + VD_BF16_NR - 1) / VD_BF16_NR;
+    const int vpanels = (D + VD_BF16_NR - 1) / VD_BF16_NR;
+    const size_t k_words = (size_t)kpanels * dp * VD_BF16_NR; /* per (b, h) */
+    const size_t v_words = (size_t)vpanels * np * VD_BF16_NR;
+    const size_t q_row = round16((size_t)dp), p_row = round16(BK / 2);
+#ifdef _OPENMP
+    const int nthreads = omp_get_max_threads();
+#else
+    const int nthreads = 1;
+#endif
+    const size_t per_thread = (size_t)BQ * q_row + (size_t)BQ * p_row + round16((size_t)BQ * BK) +
+                              2 * round16(BQ);
+    size_t mark = vd_arena_mark(ws);
+    uint32_t *kp = vd_arena_alloc(ws, (size_t)B * H * k_words * sizeof(uint32_t));
+    uint32_t *vp = vd_arena_alloc(ws, (size_t)B * H * v_words * sizeof(uint32_t));
+    float *scratch = vd_arena_floats(ws, per_thread * (size_t)nthreads);
+    if (!kp || !vp || !scratch) {
+        vd_arena_reset(ws, mark);
+        return VD_ERR_NOMEM;
+    }
+
+#pragma omp parallel for schedule(static)
+    for (int bh = 0; bh < B * H; bh++) {
+        const int b = bh / H, h = bh % H;
+        const float *kb = k + (size_t)b * Nk * kv_stride + (size_t)h * D;
+        const float *vb = v + (size_t)b * Nk * kv_stride + (size_t)h * D;
+        /* K^T(d, key) = K[key][d]: contiguous along d, the reduction. */
+        vd_bf16_pack_panels(kp + bh * k_words, kb, kv_stride, 1, 0, Nk, 0, D, VD_BF16_NR);
+        /* V(key, d): pairs of keys come from two rows. */
+        vd_bf16_pack_panels(vp + bh * v_words, vb, kv_stride, 0, 0, D, 0, Nk, VD_BF16_NR);
+    }
+
+    const int nqb = (Nq + BQ - 1) / BQ;
+    const long items = (long)B * H * nqb;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (long it = 0; it < items; it++) {
+        const int b = (int)(it / ((long)H * nqb)), h = (int)(it / nqb % H);
+        const int bh = b * H + h, i0 = (int)(it % nqb) * BQ;
+        const int nq = Nq - i0 < BQ ? Nq - i0 : BQ;
+#ifdef _OPENMP
+        float *base = scratch + per_thread * (size_t)omp_get_thread_num();
+#else
+        float *base = scratch;
+#endif
+        uint32_t *q16 = (uint32_t *)base;
+        uint32_t *p16 = q16 + (size_t)BQ * q_row;
+        float *S = (float *)(p16 + (size_t)BQ * p_row);
+        float *m = S + round16((size_t)BQ * BK), *l = m + round16(BQ);
+        float *o = out + ((size_t)b * Nq + i0) * HD + (size_t)h * D;
+        const float *qp = q + ((size_t)b * Nq + i0) * q_stride + (size_t)h * D;
+
+        vd_bf16_pack_rows(q16, q_row, qp, q_stride, 0, nq, 0, D);
+        for (int r = 0; r < nq; r++) {
+            m[r] = -INFINITY;
+            l[r] = 0.0f;
+            memset(o + r * HD, 0, (size_t)D * sizeof(float));
+        }
+        for (int j0 = 0; j0 < Nk; j0 += BK) {
+            const int nk = Nk - j0 < BK ? Nk - j0 : BK;
+            const uint8_t *mk = key_mask ? key_mask + (size_t)b * Nk + j0 : NULL;
+            if (mk) {
+                int any = 0;
+                for (int c = 0; c < nk && !any; c++) any = mk[c] != 0;
+                if (!any) continue;
+            }
+            /* S = Q K^T for this block, 32 keys per panel. */
+            for (int jr = 0; jr < nk; jr += VD_BF16_NR) {
+                const uint32_t *kpanel = kp + bh * k_words + (size_t)((j0 + jr) / VD_BF16_NR) * dp * VD_BF16_NR;
+                const int nr = nk - jr < VD_BF16_NR ? nk - jr : VD_BF16_NR;
+                for (int ir = 0; ir < nq; ir += VD_BF16_MR)
+                    vd_bf16_kernel_rows(dp, q16 + (size_t)ir * q_row, q_row, kpanel, S + (size_t)ir * nk + jr,
+                                        nk, nq - ir < VD_BF16_MR ? nq - ir : VD_BF16_MR, nr, 0, 0.0f);
+            }
+            /* The online softmax, as in attention.c (scale applied here);
+             * maxima and sums in eight lanes so that the loops vectorise. */
+            for (int r = 0; r < nq; r++) {
+                float *s = S + (size_t)r * nk;
+                float lane[8] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY,
+                                 -INFINITY, -INFINITY, -INFINITY, -INFINITY};
+                for (int c = 0; c < nk; c++) s[c] *= scale;
+                if (mk)
+                    for (int c = 0; c < nk; c++) s[c] = mk[c] ? s[c] : -INFINITY;
+                int c = 0;
+                for (; c + 8 <= nk; c += 8)
+                    for (int e = 0; e < 8; e++) lane[e] = s[c + e] > lane[e] ? s[c + e] : lane[e];
+                for (; c < nk; c++) lane[0] = s[c] > lane[0] ? s[c] : lane[0];
+                float mx = lane[0];
+                for (int e = 1; e < 8; e++) mx = lane[e] > mx ? lane[e] : mx;
+                const float mnew = mx > m[r] ? mx : m[r];
+                for (c = 0; c < nk; c++) s[c] = vd_fast_expf(s[c] - mnew);
+                float sum8[8] = {0};
+                for (c = 0; c + 8 <= nk; c += 8)
+                    for (int e = 0; e < 8; e++) sum8[e] += s[c + e];
+                for (; c < nk; c++) sum8[0] += s[c];
+                const float sum = ((sum8[0] + sum8[1]) + (sum8[2] + sum8[3])) +
+                                  ((sum8[4] + sum8[5]) + (sum8[6] + sum8[7]));
+                const float alpha = m[r] == -INFINITY ? 0.0f : expf(m[r] - mnew);
+                l[r] = l[r] * alpha + sum;
+                m[r] = mnew;
+                if (alpha != 1.0f) {
+                    float *orow = o + r * HD;
+                    for (int d = 0; d < D; d++) orow[d] *= alpha;
+                }
+            }
+            /* O += P V: P as rows of key pairs, V's panels from pair j0 / 2
+             * (BK is even, so a block starts on a pair). */
+            vd_bf16_pack_rows(p16, p_row, S, nk, 0, nq, 0, nk);
+            for (int jd = 0; jd < D; jd += VD_BF16_NR) {
+                const uint32_t *vpanel = vp + bh * v_words + (size_t)(jd / VD_BF16_NR) * np * VD_BF16_NR +
+                                         (size_t)(j0 / 2) * VD_BF16_NR;
+                const int nr = D - jd < VD_BF16_NR ? D - jd : VD_BF16_NR;
+                for (int ir = 0; ir < nq; ir += VD_BF16_MR)
+                    vd_bf16_kernel_rows((nk + 1) / 2, p16 + (size_t)ir * p_row, p_row, vpanel,
+                                        o + (size_t)ir * HD + jd, (int)HD,
+                                        nq - ir < VD_BF16_MR ? nq - ir : VD_BF16_MR, nr, 1, 1.0f);
+            }
+        }
+        float *L = lse + ((size_t)b * H + h) * Nq + i0;
+        for (int r = 0; r < nq; r++) {
+            float *orow = o + r * HD;
+            if (l[r] > 0.0f) {
+                const float inv = 1.0f / l[r];
+                for (int d = 0; d < D; d++) orow[d] *= inv;
+                L[r] = m[r] + logf(l[r]);
+            } else {
+                memset(orow, 0, (size_t)D * sizeof(float));
+                L[r] = -INFINITY;
+            }
+        }
+    }
+    vd_arena_reset(ws, mark);
+    return VD_OK;
+}
+
+#else
+
+vd_status vd_cpu_attention_fwd_bf16(float *out, float *lse, const float *q, const float *k,
+                                    const float *v, const uint8_t *key_mask, int B, int Nq,
+                                    int Nk, int H, int D, int q_stride, int kv_stride,
+                                    float scale, vd_arena *ws) {
+    (void)out, (void)lse, (void)q, (void)k, (void)v, (void)key_mask, (void)B, (void)Nq;
+    (void)Nk, (void)H, (void)D, (void)q_stride, (void)kv_stride, (void)scale, (void)ws;
+    return VD_ERR_UNSUPPORTED;
+}
+
+#endif
