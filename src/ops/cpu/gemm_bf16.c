@@ -63,6 +63,32 @@ static inline uint32_t bf16_bits(float f) {
 
 static inline uint32_t bf16_pair(float lo, float hi) { return bf16_bits(lo) | bf16_bits(hi) << 16; }
 
+/* Transposes a 16 x 16 block of 32-bit words held in 16 registers: pairs of
+ * rows interleave by words, then by double words, then by 128-bit lanes
+ * twice. */
+static inline void transpose16(__m512i r[16]) {
+    __m512i t[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[4 * i] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+        r[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+        r[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+        r[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+    }
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 4; j++) {
+            t[8 * i + j] = _mm512_shuffle_i32x4(r[8 * i + j], r[8 * i + 4 + j], 0x88);
+            t[8 * i + 4 + j] = _mm512_shuffle_i32x4(r[8 * i + j], r[8 * i + 4 + j], 0xdd);
+        }
+    for (int j = 0; j < 8; j++) {
+        r[j] = _mm512_shuffle_i32x4(t[j], t[8 + j], 0x88);
+        r[8 + j] = _mm512_shuffle_i32x4(t[j], t[8 + j], 0xdd);
+    }
+}
+
 /* Packs rows [r0, r0 + rows) x k [p0, p0 + kc) of a matrix into panels of
  * `width` rows: panel q holds, for each pair p, `width` words (bf16 X[r][2p]
  * | bf16 X[r][2p + 1] << 16). X(r, k) is X[r * ld + k] (k_contiguous) or
@@ -74,9 +100,29 @@ void vd_bf16_pack_panels(uint32_t *dst, const float *X, int ld, int k_contiguous
     for (int q = 0; q < rows; q += width, dst += (size_t)kp * width) {
         const int n = rows - q < width ? rows - q : width;
         if (k_contiguous) {
-            /* Each row's pairs are adjacent floats: 16 pairs at a time are
-             * converted in order, then spread to their rows of the panel. */
-            for (int r = 0; r < n; r++) {
+            /* Each row's pairs are adjacent floats. Blocks of 16 rows x 16
+             * pairs are converted row by row and transposed in registers;
+             * what is left is converted 16 pairs at a time and spread. */
+            int r = 0;
+            for (; r + 16 <= n; r += 16) {
+                const float *x = X + (size_t)(r0 + q + r) * ld + p0;
+                int p = 0;
+                for (; p + 16 <= full; p += 16) {
+                    __m512i w[16];
+                    for (int i = 0; i < 16; i++) {
+                        const float *xi = x + (size_t)i * ld + 2 * p;
+                        w[i] = (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(xi + 16), _mm512_loadu_ps(xi));
+                    }
+                    transpose16(w);
+                    for (int j = 0; j < 16; j++) _mm512_storeu_si512(dst + (size_t)(p + j) * width + r, w[j]);
+                }
+                for (int i = 0; i < 16; i++) {
+                    const float *xi = x + (size_t)i * ld;
+                    for (int pp = p; pp < full; pp++) dst[(size_t)pp * width + r + i] = bf16_pair(xi[2 * pp], xi[2 * pp + 1]);
+                    if (full < kp) dst[(size_t)full * width + r + i] = bf16_bits(xi[2 * full]);
+                }
+            }
+            for (; r < n; r++) {
                 const float *x = X + (size_t)(r0 + q + r) * ld + p0;
                 int p = 0;
                 for (; p + 16 <= full; p += 16) {
