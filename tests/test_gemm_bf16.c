@@ -205,6 +205,54 @@ static void attention(void) {
           "bf16 attention vs fp32: out %.3g, lse %.3g, %g of %zu differ", worst, worst_l, differs, no);
     printf("ok   attention forward in bf16: within %.2g (out) and %.2g (lse) of fp32, "
            "identical for 1 and 2 threads\n", worst, worst_l);
+
+    /* The backward (B x H = 6 pairs: the one-pass layout that bf16 takes
+     * over), each from its own forward, as a training step runs them. */
+    const size_t nq_all = (size_t)B * Nq * stride, nk_all = (size_t)B * Nk * stride;
+    float *dout = randn(no, 32);
+    float *g32[2] = {calloc(nq_all, sizeof(float)), calloc(nk_all, sizeof(float))};
+    float *g16[2][2];
+    for (int t = 0; t < 2; t++)
+        g16[t][0] = calloc(nq_all, sizeof(float)), g16[t][1] = calloc(nk_all, sizeof(float));
+    CHECK(!vd_cpu_attention_bwd(g32[0], g32[1] + H * D, g32[1] + 2 * H * D, dout, q, k, v, ref, rl,
+                                mask, B, Nq, Nk, H, D, stride, stride, scale, ws),
+          "fp32 attention backward");
+    CHECK(vd_set_matmul_precision(VD_MATMUL_BF16) == VD_OK, "bf16");
+    for (int t = 0; t < 2; t++) {
+        vd_set_threads(t + 1);
+        CHECK(!vd_cpu_attention_bwd(g16[t][0], g16[t][1] + H * D, g16[t][1] + 2 * H * D, dout, q,
+                                    k, v, o[0], l[0], mask, B, Nq, Nk, H, D, stride, stride, scale,
+                                    ws),
+              "bf16 attention backward");
+    }
+    vd_set_threads(threads);
+    vd_set_matmul_precision(VD_MATMUL_FP32);
+    CHECK(memcmp(g16[0][0], g16[1][0], nq_all * sizeof(float)) == 0 &&
+              memcmp(g16[0][1], g16[1][1], nk_all * sizeof(float)) == 0,
+          "bf16 attention backward differs between 1 and 2 threads");
+    double gw[3] = {0, 0, 0}, gmax[3] = {0, 0, 0};
+    for (int which = 0; which < 3; which++) {
+        const float *a = which == 0 ? g16[0][0] : g16[0][1] + which * H * D;
+        const float *r = which == 0 ? g32[0] : g32[1] + which * H * D;
+        const int rows = B * (which == 0 ? Nq : Nk);
+        for (int i = 0; i < rows; i++)
+            for (int c = 0; c < H * D; c++) {
+                double d = fabs((double)a[(size_t)i * stride + c] - r[(size_t)i * stride + c]);
+                gw[which] = d > gw[which] || isnan(d) ? d : gw[which];
+                double m = fabs(r[(size_t)i * stride + c]);
+                gmax[which] = m > gmax[which] ? m : gmax[which];
+            }
+    }
+    /* Relative to each gradient's largest entry: bf16 inputs move sums of
+     * ~300 terms by a few 1e-3 of it. */
+    CHECK(gw[0] < 2e-2 * gmax[0] && gw[1] < 2e-2 * gmax[1] && gw[2] < 2e-2 * gmax[2],
+          "bf16 attention backward vs fp32: dq %.3g (max %.3g), dk %.3g (%.3g), dv %.3g (%.3g)",
+          gw[0], gmax[0], gw[1], gmax[1], gw[2], gmax[2]);
+    printf("ok   attention backward in bf16: dq, dk, dv within %.2g, %.2g, %.2g of fp32's largest "
+           "entry, identical for 1 and 2 threads\n", gw[0] / gmax[0], gw[1] / gmax[1],
+           gw[2] / gmax[2]);
+    free(dout), free(g32[0]), free(g32[1]);
+    for (int t = 0; t < 2; t++) free(g16[t][0]), free(g16[t][1]);
     vd_arena_free(ws);
     free(qkv), free(kv), free(ref), free(rl), free(o[0]), free(o[1]), free(l[0]), free(l[1]);
 }

@@ -264,7 +264,9 @@ static int bench_ops(int argc, char **argv) {
                 vd_matmul_precision was = vd_get_matmul_precision();
                 if (vd_set_matmul_precision(VD_MATMUL_BF16) == VD_OK) {
                     double t16 = time_median(run_attn_fwd, &c, repeats);
+                    double b16 = t16 < 0 ? -1 : time_median(run_attn_bwd, &c, repeats);
                     if (t16 >= 0) print_row("attn fwd bf16", shape, t16, flops, best_sgemm);
+                    if (b16 >= 0) print_row("attn bwd bf16", shape, b16, 2.5 * flops, best_sgemm);
                     vd_set_matmul_precision(was);
                 }
             }

@@ -268,6 +268,15 @@ vd_status vd_cpu_attention_bwd(float *dq, float *dk, float *dv, const float *dou
         delta[row] = s;
     }
 
+    if (vd_get_matmul_precision() == VD_MATMUL_BF16 && dq && dk && dv &&
+        (long)B * H >= ATT_ONE_PASS) {
+        vd_status st = vd_cpu_attention_bwd_bf16(dq, dk, dv, dout, q, k, v, lse, delta, key_mask,
+                                                 B, Nq, Nk, H, D, q_stride, kv_stride, scale, ws);
+        if (st != VD_ERR_UNSUPPORTED) {
+            vd_arena_reset(ws, mark);
+            return st;
+        }
+    }
     const att_bwd a = {dout, q, k, v, lse, delta, key_mask, B, Nq, Nk, H, D, q_stride,
                        kv_stride, scale};
     const int nqb = (Nq + ATT_BQ - 1) / ATT_BQ;

@@ -33,4 +33,9 @@ void vd_bf16_pack_panels(uint32_t *dst, const float *X, int ld, int k_contiguous
 void vd_bf16_kernel_rows(int kp, const uint32_t *a, size_t row, const uint32_t *b, float *C,
                          int ldc, int mr, int nr, int accumulate, float beta);
 
+/* The same with A as one VD_BF16_MR-wide panel (what vd_bf16_pack_panels
+ * makes with width VD_BF16_MR). */
+void vd_bf16_kernel_panel(int kp, const uint32_t *a, const uint32_t *b, float *C, int ldc, int mr,
+                          int nr, int accumulate, float beta);
+
 #endif

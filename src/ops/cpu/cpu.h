@@ -33,6 +33,10 @@ vd_status vd_cpu_attention_fwd(float *out, float *lse, const float *q, const flo
 /* attention_fwd with bf16 products (attention_bf16.c); VD_ERR_UNSUPPORTED
  * (nothing written) in builds without AVX512-BF16. */
 vd_status vd_cpu_attention_fwd_bf16(float *out, float *lse, const float *q, const float *k, const float *v, const uint8_t *key_mask, int B, int Nq, int Nk, int H, int D, int q_stride, int kv_stride, float scale, vd_arena *ws);
+/* The one-pass attention backward with bf16 products, given delta =
+ * rowsum(dO * O) per (b, h, query); all of dq, dk, dv. VD_ERR_UNSUPPORTED
+ * without AVX512-BF16. */
+vd_status vd_cpu_attention_bwd_bf16(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k, const float *v, const float *lse, const float *delta, const uint8_t *key_mask, int B, int Nq, int Nk, int H, int D, int q_stride, int kv_stride, float scale, vd_arena *ws);
 vd_status vd_cpu_attention_bwd(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k, const float *v, const float *out, const float *lse, const uint8_t *key_mask, int B, int Nq, int Nk, int H, int D, int q_stride, int kv_stride, float scale, vd_arena *ws);
 void vd_cpu_rope_apply(float *x, const float *cos_t, const float *sin_t, int B, int N, int H, int D, int stride, int inverse);
 vd_status vd_cpu_conv3d_fwd(float *y, const float *x, const float *w, const float *b, const vd_conv3d_shape *s, vd_arena *ws);

@@ -205,8 +205,8 @@ static inline __attribute__((always_inline)) void kernel(int kp, const uint32_t 
     }
 }
 
-static void kernel_panel(int kp, const uint32_t *a, const uint32_t *b, float *C, int ldc, int mr,
-                         int nr, int accumulate, float beta) {
+void vd_bf16_kernel_panel(int kp, const uint32_t *a, const uint32_t *b, float *C, int ldc, int mr,
+                          int nr, int accumulate, float beta) {
     kernel(kp, a, 1, MR, b, C, ldc, mr, nr, accumulate, beta);
 }
 
@@ -281,7 +281,7 @@ int vd_cpu_gemm_bf16(int ta, int tb, int M, int N, int K, const float *A, int ld
                         float *c = C + (size_t)(i0 + ir) * ldc + j0 + jr;
                         const int mr = mc - ir < MR ? mc - ir : MR, nr = nc - jr < NR ? nc - jr : NR;
                         if (!ta) vd_bf16_kernel_rows(kp, ap + (size_t)ir * row, row, bj, c, ldc, mr, nr, p0 > 0, beta);
-                        else kernel_panel(kp, ap + (size_t)ir * kp, bj, c, ldc, mr, nr, p0 > 0, beta);
+                        else vd_bf16_kernel_panel(kp, ap + (size_t)ir * kp, bj, c, ldc, mr, nr, p0 > 0, beta);
                     }
             }
         }
