@@ -81,10 +81,12 @@ int vd_get_threads(void);
  * bfloat16 (8 bits of mantissa, nearest-even) and sums in fp32, as PyTorch's
  * torch.set_float32_matmul_precision("medium") allows and GPU mixed-precision
  * training does: on a CPU with AVX512-BF16 those products run up to twice as
- * fast, and each result moves by about 2^-9 of the magnitudes it sums.
- * Weights, activations, gradients and optimizer state stay fp32; attention
- * and convolutions stay fp32. Results remain independent of the thread
- * count. Process-wide, like the thread count: set it before a run. */
+ * fast, and each product's inputs move by up to 2^-9 of their size.
+ * Attention's products (forward and backward) use bf16 too; weights,
+ * activations, gradients, softmax, optimizer state and convolutions stay
+ * fp32. Results remain independent of the thread count, but differ from
+ * FP32's in the last bits. Process-wide, like the thread count: set it
+ * before a run. */
 typedef enum vd_matmul_precision {
     VD_MATMUL_FP32 = 0,
     VD_MATMUL_BF16 = 1

@@ -9,8 +9,9 @@
  * on GPUs do.
  *
  * The layout is the classic one of GotoBLAS: a KC x NC block of B is packed
- * into NR-wide column panels, an MC x KC block of A into MR-high row panels,
- * both as (k, k+1) pairs, and a 12 x 32 micro-kernel keeps its 24
+ * into NR-wide column panels and an MC x KC block of A is converted (into
+ * rows when A is contiguous along k, else into MR-high panels), both as
+ * (k, k+1) pairs (ops/cpu/bf16.h), and a 12 x 32 micro-kernel keeps its 24
  * accumulators in registers while it walks the pairs. The reduction is
  * always summed in the same order for a given shape, so results do not
  * depend on the number of threads (callers split only the output). */
