@@ -84,9 +84,9 @@ int vd_get_threads(void);
  * fast, and each product's inputs move by up to 2^-9 of their size.
  * Attention's products (forward and backward) use bf16 too; weights,
  * activations, gradients, softmax, optimizer state and convolutions stay
- * fp32. Results remain independent of the thread count, but differ from
- * FP32's in the last bits. Process-wide, like the thread count: set it
- * before a run. */
+ * fp32. Results remain independent of the thread count (they are not
+ * FP32's results). Process-wide, like the thread count: set it before a
+ * run. */
 typedef enum vd_matmul_precision {
     VD_MATMUL_FP32 = 0,
     VD_MATMUL_BF16 = 1
