@@ -323,6 +323,26 @@ static void test_cli(const char *model) {
           "CLI: same seed, 1 or 2 threads: same frames");
     vd_video_free(&va);
     vd_video_free(&vb);
+    /* bf16 products, where the CPU has them: also the same bytes for 1 and
+     * 2 threads. */
+    if (vd_set_matmul_precision(VD_MATMUL_BF16) == VD_OK) {
+        vd_set_matmul_precision(VD_MATMUL_FP32);
+        for (int t = 1; t <= 2; t++) {
+            snprintf(args, sizeof args,
+                     "generate \"a red circle\" --model %s -o %s/bf%d.gif --seed 3 --quiet "
+                     "--matmul bf16 --threads %d", model, root, t, t);
+            CHECK(run_cli(args) == 0, "%s", args);
+        }
+        snprintf(a, sizeof a, "%s/bf1.gif", root);
+        snprintf(b, sizeof b, "%s/bf2.gif", root);
+        memset(&va, 0, sizeof va);
+        memset(&vb, 0, sizeof vb);
+        CHECK(vd_video_read(a, NULL, &va, NULL) == VD_OK &&
+                  vd_video_read(b, NULL, &vb, NULL) == VD_OK && same_bytes(&va, &vb),
+              "CLI --matmul bf16: 1 and 2 threads differ");
+        vd_video_free(&va);
+        vd_video_free(&vb);
+    }
     snprintf(args, sizeof args, "generate \"a red circle\" --model %s -o %s/still.png --frames 1 --quiet",
              model, root);
     CHECK(run_cli(args) == 0, "%s", args);
@@ -359,7 +379,7 @@ static void test_cli(const char *model) {
         {"--steps 0", model}, {"--cfg -1", model}, {"--frames 6", model}, {"--frames 37", model},
         {"--size 40x40", model}, {"--size 528x64", model}, {"--bogus 1", model}, {"--fps 0", model},
         {"--scale 0", model}, {"--solver ddim", model}, {"", "/nonexistent/model.safetensors"},
-        {"", corrupt}, {"--frames 9", model}};
+        {"", corrupt}, {"--matmul fp16", model}, {"--frames 9", model}};
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
         const char *ext = k == sizeof bad / sizeof bad[0] - 1 ? "png" : "mp4";
         snprintf(a, sizeof a, "%s/bad%zu.%s", root, k, ext);
