@@ -293,6 +293,45 @@ static void test_init(const char *model) {
           "--init with a missing file: %s", err.message);
 }
 
+/* A finished run given --config again re-exports its model with that
+ * config's sampling defaults ("sample"), which do not change training. */
+static void test_reexport_sample(const char *model) {
+    char cfg[256], cfg2[256], out[256];
+    snprintf(cfg, sizeof cfg, "%s/tiny.json", root);
+    snprintf(cfg2, sizeof cfg2, "%s/tiny_shift.json", root);
+    snprintf(out, sizeof out, "%s/run", root);
+    char *text = NULL;
+    size_t len = 0;
+    vd_error err;
+    CHECK(!vd_read_file(cfg, &text, &len, &err), "%s", err.message);
+    char *sm = text ? strstr(text, "\"sample\":{") : NULL;
+    char *sh = sm ? strstr(sm, "\"shift\":") : NULL;
+    CHECK(sh != NULL, "no sample.shift in %s", cfg);
+    if (!sh) {
+        free(text);
+        return;
+    }
+    size_t vlen = strcspn(sh + 8, ",}");
+    FILE *f = fopen(cfg2, "w");
+    CHECK(f && fprintf(f, "%.*s\"shift\":2.5%s", (int)(sh - text), text, sh + 8 + vlen) > 0,
+          "write %s", cfg2);
+    if (f) fclose(f);
+    free(text);
+    vd_dit_train_report r;
+    train_tiny(cfg2, out, 0, 1, &r);
+    CHECK(r.finished && r.steps_this_run == 0, "re-export trained %lld steps",
+          (long long)r.steps_this_run);
+    vd_t2v *m = NULL;
+    CHECK(!vd_t2v_load(&m, model, NULL, &err), "%s", err.message);
+    if (m) {
+        const vd_t2v_info *in = vd_t2v_get_info(m);
+        CHECK(in->shift == 2.5f && in->steps == 8, "re-exported defaults: shift %g, steps %d",
+              (double)in->shift, in->steps);
+    }
+    vd_t2v_free(m);
+    printf("ok   a finished run re-exported with --config's sampling defaults\n");
+}
+
 static int run_cli(const char *args) {
     char cmd[4096];
     snprintf(cmd, sizeof cmd, "%s %s %s >/dev/null 2>%s/stderr.txt", getenv("VIDIT_BIN"), args,
@@ -492,6 +531,7 @@ int main(void) {
             test_use_vae(model);
             test_init(model);
             test_cli(model);
+            test_reexport_sample(model);
         }
     }
     char cmd[128];

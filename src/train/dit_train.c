@@ -188,6 +188,29 @@ static void note(vd_progress *p, const char *text) {
     if (p) vd_progress_note(p, text);
 }
 
+/* The "sample" object (the exported model's sampling defaults) into
+ * r->info; absent members keep their values. */
+static vd_status read_sample(run *r, const vd_json *sm, const char *label, vd_error *err) {
+    vd_status st;
+    if (sm) {
+        int64_t steps;
+        double cfg, shift;
+        const char *solver;
+        if ((st = vd_json_get_int(sm, "steps", r->info.steps, &steps, err)) ||
+            (st = vd_json_get_num(sm, "cfg", r->info.cfg, &cfg, err)) ||
+            (st = vd_json_get_num(sm, "shift", r->info.shift, &shift, err)) ||
+            (st = vd_json_get_str(sm, "solver", vd_solver_name(r->info.solver), &solver, err)))
+            return vd_fail_prefix(err, st, "train: %s: sample: ", label);
+        if (!vd_solver_from_name(solver, &r->info.solver) || steps < 1 ||
+            steps > VD_T2V_MAX_STEPS || !(cfg >= 0) || !(shift > 0))
+            return vd_fail(err, VD_ERR_FORMAT, "train: %s: \"sample\" has a value out of range", label);
+        r->info.steps = (int)steps;
+        r->info.cfg = (float)cfg;
+        r->info.shift = (float)shift;
+    }
+    return VD_OK;
+}
+
 /* Reads the run description (data, vae, dit, out, export, sample) from the
  * parsed config; dit_meta is the checkpoint's DiT config on a resume. */
 static vd_status read_run(run *r, const vd_dit_train_opts *o, const char *label,
@@ -249,24 +272,7 @@ static vd_status read_run(run *r, const vd_dit_train_opts *o, const char *label,
                        label, r->tc.vocab_size, r->dc.vocab_size);
     /* Sampling defaults of the exported model. */
     vd_t2v_info_default(&r->info);
-    const vd_json *sm = vd_json_get(c, "sample");
-    if (sm) {
-        int64_t steps;
-        double cfg, shift;
-        const char *solver;
-        if ((st = vd_json_get_int(sm, "steps", r->info.steps, &steps, err)) ||
-            (st = vd_json_get_num(sm, "cfg", r->info.cfg, &cfg, err)) ||
-            (st = vd_json_get_num(sm, "shift", r->info.shift, &shift, err)) ||
-            (st = vd_json_get_str(sm, "solver", "heun", &solver, err)))
-            return vd_fail_prefix(err, st, "train: %s: sample: ", label);
-        if (!vd_solver_from_name(solver, &r->info.solver) || steps < 1 ||
-            steps > VD_T2V_MAX_STEPS || !(cfg >= 0) || !(shift > 0))
-            return vd_fail(err, VD_ERR_FORMAT, "train: %s: \"sample\" has a value out of range", label);
-        r->info.steps = (int)steps;
-        r->info.cfg = (float)cfg;
-        r->info.shift = (float)shift;
-    }
-    return VD_OK;
+    return read_sample(r, vd_json_get(c, "sample"), label, err);
 }
 
 /* The tokenizer (trained on the cache's captions unless resumed) and every
@@ -461,6 +467,20 @@ static vd_status setup(run *r, const vd_dit_train_opts *o, vd_dit_train_report *
         }
     }
     if ((st = read_run(r, o, label, meta_dit, err))) goto done;
+    /* A resumed (or finished) run keeps its checkpoint's config, but the
+     * sampling defaults of the model it exports come from --config when one
+     * is given: they do not change training, so a run can be re-exported
+     * with new ones. */
+    if (*have_ck && o->config_path) {
+        char *text = NULL;
+        size_t n = 0;
+        if ((st = vd_read_file(o->config_path, &text, &n, err))) goto done;
+        vd_json *fc = vd_json_parse(text, n, o->config_path, err);
+        st = fc ? read_sample(r, vd_json_get(fc, "sample"), o->config_path, err) : VD_ERR_FORMAT;
+        vd_json_free(fc);
+        free(text);
+        if (st) goto done;
+    }
     if (!*have_ck && o->init) {
         /* Fine-tuning: the model's tokenizer, and (below) its DiT weights. */
         if ((st = vd_st_open(&init, o->init, err))) {
