@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "ops/cpu/cpu.h"
+#include "ops/cpu/attention_rows.h"
 #include "ops/cpu/fastmath.h"
 #include "vidit.h"
 
@@ -52,29 +53,6 @@ static int att_thread_id(void) {
 #else
     return 0;
 #endif
-}
-
-/* Sum of n floats in eight interleaved lanes, added in a fixed order. */
-static float att_sum(const float *x, int n) {
-    float lane[8] = {0};
-    int i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int l = 0; l < 8; l++) lane[l] += x[i + l];
-    for (; i < n; i++) lane[0] += x[i];
-    return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
-}
-
-/* Maximum of n floats, in eight lanes so that it vectorises. */
-static float att_max(const float *x, int n) {
-    float lane[8] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY,
-                     -INFINITY, -INFINITY, -INFINITY, -INFINITY};
-    int i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int l = 0; l < 8; l++) lane[l] = x[i + l] > lane[l] ? x[i + l] : lane[l];
-    for (; i < n; i++) lane[0] = x[i] > lane[0] ? x[i] : lane[0];
-    float m = lane[0];
-    for (int l = 1; l < 8; l++) m = lane[l] > m ? lane[l] : m;
-    return m;
 }
 
 /* 1 when any key of the block is attended. */
@@ -143,36 +121,12 @@ vd_status vd_cpu_attention_fwd(float *out, float *lse, const float *q, const flo
                 float *s = S + (size_t)r * nk;
                 if (mk)
                     for (int c = 0; c < nk; c++) s[c] = mk[c] ? s[c] : -INFINITY;
-                const float mx = att_max(s, nk);
-                const float mnew = mx > m[r] ? mx : m[r];
-                /* The block has an attended key, so mnew is finite; a NaN
-                 * score propagates instead of being hidden. */
-                for (int c = 0; c < nk; c++) s[c] = vd_fast_expf(s[c] - mnew);
-                const float alpha = m[r] == -INFINITY ? 0.0f : expf(m[r] - mnew);
-                l[r] = l[r] * alpha + att_sum(s, nk);
-                m[r] = mnew;
-                if (alpha != 1.0f) {
-                    float *orow = o + r * HD;
-                    for (int d = 0; d < D; d++) orow[d] *= alpha;
-                }
+                vd_att_online_row(s, nk, &m[r], &l[r], o + r * HD, D);
             }
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, D, nk, 1.0f, S, nk, vp,
                         kv_stride, 1.0f, o, (int)HD);
         }
-        float *L = lse + ((size_t)b * H + h) * Nq + i0;
-        for (int r = 0; r < nq; r++) {
-            float *orow = o + r * HD;
-            if (l[r] > 0.0f) {
-                const float inv = 1.0f / l[r];
-                for (int d = 0; d < D; d++) orow[d] *= inv;
-                L[r] = m[r] + logf(l[r]);
-            } else {
-                /* Every key masked: zeros, and lse = -inf tells backward
-                 * that this row contributes nothing. */
-                memset(orow, 0, (size_t)D * sizeof(float));
-                L[r] = -INFINITY;
-            }
-        }
+        vd_att_finish_rows(o, HD, D, m, l, lse + ((size_t)b * H + h) * Nq + i0, nq);
     }
     vd_arena_reset(ws, mark);
     return VD_OK;

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "ops/cpu/cpu.h"
+#include "ops/cpu/attention_rows.h"
 #include "ops/cpu/fastmath.h"
 
 #ifdef _OPENMP
@@ -108,36 +109,13 @@ vd_status vd_cpu_attention_fwd_bf16(float *out, float *lse, const float *q, cons
                     vd_bf16_kernel_rows(dp, q16 + (size_t)ir * q_row, q_row, kpanel, S + (size_t)ir * nk + jr,
                                         nk, nq - ir < VD_BF16_MR ? nq - ir : VD_BF16_MR, nr, 0, 0.0f);
             }
-            /* The online softmax, as in attention.c (scale applied here);
-             * maxima and sums in eight lanes so that the loops vectorise. */
+            /* The online softmax, as in attention.c (scale applied here). */
             for (int r = 0; r < nq; r++) {
                 float *s = S + (size_t)r * nk;
-                float lane[8] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY,
-                                 -INFINITY, -INFINITY, -INFINITY, -INFINITY};
                 for (int c = 0; c < nk; c++) s[c] *= scale;
                 if (mk)
                     for (int c = 0; c < nk; c++) s[c] = mk[c] ? s[c] : -INFINITY;
-                int c = 0;
-                for (; c + 8 <= nk; c += 8)
-                    for (int e = 0; e < 8; e++) lane[e] = s[c + e] > lane[e] ? s[c + e] : lane[e];
-                for (; c < nk; c++) lane[0] = s[c] > lane[0] ? s[c] : lane[0];
-                float mx = lane[0];
-                for (int e = 1; e < 8; e++) mx = lane[e] > mx ? lane[e] : mx;
-                const float mnew = mx > m[r] ? mx : m[r];
-                for (c = 0; c < nk; c++) s[c] = vd_fast_expf(s[c] - mnew);
-                float sum8[8] = {0};
-                for (c = 0; c + 8 <= nk; c += 8)
-                    for (int e = 0; e < 8; e++) sum8[e] += s[c + e];
-                for (; c < nk; c++) sum8[0] += s[c];
-                const float sum = ((sum8[0] + sum8[1]) + (sum8[2] + sum8[3])) +
-                                  ((sum8[4] + sum8[5]) + (sum8[6] + sum8[7]));
-                const float alpha = m[r] == -INFINITY ? 0.0f : expf(m[r] - mnew);
-                l[r] = l[r] * alpha + sum;
-                m[r] = mnew;
-                if (alpha != 1.0f) {
-                    float *orow = o + r * HD;
-                    for (int d = 0; d < D; d++) orow[d] *= alpha;
-                }
+                vd_att_online_row(s, nk, &m[r], &l[r], o + r * HD, D);
             }
             /* O += P V: P as rows of key pairs, V's panels from pair j0 / 2
              * (BK is even, so a block starts on a pair). */
@@ -152,18 +130,7 @@ vd_status vd_cpu_attention_fwd_bf16(float *out, float *lse, const float *q, cons
                                         nq - ir < VD_BF16_MR ? nq - ir : VD_BF16_MR, nr, 1, 1.0f);
             }
         }
-        float *L = lse + ((size_t)b * H + h) * Nq + i0;
-        for (int r = 0; r < nq; r++) {
-            float *orow = o + r * HD;
-            if (l[r] > 0.0f) {
-                const float inv = 1.0f / l[r];
-                for (int d = 0; d < D; d++) orow[d] *= inv;
-                L[r] = m[r] + logf(l[r]);
-            } else {
-                memset(orow, 0, (size_t)D * sizeof(float));
-                L[r] = -INFINITY;
-            }
-        }
+        vd_att_finish_rows(o, HD, D, m, l, lse + ((size_t)b * H + h) * Nq + i0, nq);
     }
     vd_arena_reset(ws, mark);
     return VD_OK;
@@ -175,7 +142,8 @@ vd_status vd_cpu_attention_fwd_bf16(float *out, float *lse, const float *q, cons
  *   S = Q K^T, P = exp(scale S - lse), dP = dO V^T, dS = P (dP - delta),
  *   dV += P^T dO, dK += dS^T Q, dQ += dS K
  * with fp32 sums. Only that layout of the work (all three gradients, at
- * least `min_pairs` (batch x heads) pairs) is done here. */
+ * least ATT_ONE_PASS (batch x heads) pairs: the caller checks) is done
+ * here. */
 vd_status vd_cpu_attention_bwd_bf16(float *dq, float *dk, float *dv, const float *dout,
                                     const float *q, const float *k, const float *v,
                                     const float *lse, const float *delta,
