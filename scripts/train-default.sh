@@ -8,9 +8,10 @@
 #   3. the DiT with the object-weighted loss (configs/t2v_objects.json,
 #      --init from stage 2) | the decoder with foreground weights and latent
 #      noise (configs/vae_decoder_fg.json, --init from stage 2)
-#   4. the DiT again at half the learning rate, bf16 products where the CPU
-#      has them (configs/t2v_objects2.json) | the decoder on whole 17-frame
-#      clips (configs/vae_decoder_long.json)
+#   4. the DiT again at half the learning rate with timesteps shifted
+#      towards noise, bf16 products where the CPU has them
+#      (configs/t2v_objects2.json) | the decoder on whole 17-frame clips
+#      (configs/vae_decoder_long.json)
 #   5. the last decoder into models/vae.safetensors, and the DiT re-exported
 #      with it into models/default.safetensors.
 # DIT_BUDGET and DEC_BUDGET (seconds) stop the DiT and decoder stages early;
@@ -76,6 +77,23 @@ pair() {
     wait $dit
 }
 
+# Stops (to be run again) when a DiT stage's run has not finished: run stage
+finished() {
+    if [ ! -f "$1/final.safetensors" ]; then
+        echo "train-default: stage $2 stopped early (DIT_BUDGET); run again to go on" >&2
+        exit 0
+    fi
+}
+
+# A new DiT run reuses the previous one's latent cache (same data, same
+# latent space): from-run to-run
+seed_cache() {
+    mkdir -p "$2"
+    if [ ! -f "$2/latents.safetensors" ] && [ -f "$1/latents.safetensors" ]; then
+        cp "$1/latents.safetensors" "$2/"
+    fi
+}
+
 # 2. The DiT on the VAE's latents, and at the same time, one core each, the
 # VAE's decoder alone (configs/vae_decoder.json): its encoder is frozen, so
 # the latents the DiT learns stay the same while reconstructions sharpen.
@@ -87,31 +105,20 @@ pair configs/t2v_default.json "" configs/vae_decoder.json models/vae.safetensors
 # much as the background around them), from stage 2's weights; beside it the
 # decoder with foreground weights and noisy latents, so that it draws the
 # DiT's slightly-off latents as clean shapes. Same latent space throughout.
-if [ ! -f runs/t2v_default/final.safetensors ]; then
-    echo "train-default: stage 2 stopped early (DIT_BUDGET); run again to go on" >&2
-    exit 0
-fi
-mkdir -p runs/t2v_objects
-# (the same data and VAE: stage 2's latent cache serves)
-if [ ! -f runs/t2v_objects/latents.safetensors ] && [ -f runs/t2v_default/latents.safetensors ]; then
-    cp runs/t2v_default/latents.safetensors runs/t2v_objects/
-fi
+finished runs/t2v_default 2
+seed_cache runs/t2v_default runs/t2v_objects
 pair configs/t2v_objects.json runs/t2v_default/model.safetensors configs/vae_decoder_fg.json \
     runs/vae_dec/vae.safetensors runs/vae_fg
 
-# 4. The DiT once more at half the learning rate with bf16 products where the
-# CPU has them (1.5x faster steps), from stage 3's weights; beside it the
-# decoder on whole 17-frame clips: trained on 9-frame clips (3 latent
-# frames), it decoded latent frames 3 and 4 at 27 and 23 dB against 31 for
-# 1 and 2 (`vidit vae eval` prints PSNR by latent frame).
-if [ ! -f runs/t2v_objects/final.safetensors ]; then
-    echo "train-default: stage 3 stopped early (DIT_BUDGET); run again to go on" >&2
-    exit 0
-fi
-mkdir -p runs/t2v_objects2
-if [ ! -f runs/t2v_objects2/latents.safetensors ] && [ -f runs/t2v_objects/latents.safetensors ]; then
-    cp runs/t2v_objects/latents.safetensors runs/t2v_objects2/
-fi
+# 4. The DiT once more, from stage 3's weights, at half the learning rate,
+# with timesteps shifted towards noise (where stage 3 had not learned to
+# start a motion: scripts/eval-strength.sh) and bf16 products where the CPU
+# has them (1.5x faster steps); beside it the decoder on whole 17-frame
+# clips: trained on 9-frame clips (3 latent frames), it decoded latent
+# frames 3 and 4 at 28.9 and 25.5 dB against 31.3 for 1 and 2 (`vidit vae
+# eval` prints PSNR by latent frame).
+finished runs/t2v_objects 3
+seed_cache runs/t2v_objects runs/t2v_objects2
 grep -q avx512_bf16 /proc/cpuinfo 2>/dev/null && MATMUL=bf16
 pair configs/t2v_objects2.json runs/t2v_objects/model.safetensors configs/vae_decoder_long.json \
     runs/vae_fg/vae.safetensors runs/vae_long
@@ -119,10 +126,7 @@ MATMUL=
 
 # 5. The last decoder goes into models/vae.safetensors; running the finished
 # DiT run again re-exports it with that VAE, and the result is installed.
-if [ ! -f runs/t2v_objects2/final.safetensors ]; then
-    echo "train-default: stage 4 stopped early (DIT_BUDGET); run again to go on" >&2
-    exit 0
-fi
+finished runs/t2v_objects2 4
 if ! cmp -s runs/vae_long/vae.safetensors models/vae.safetensors; then
     install runs/vae_long/vae.safetensors vae.safetensors
     $VIDIT train --config configs/t2v_objects2.json
