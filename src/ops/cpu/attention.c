@@ -55,14 +55,6 @@ static int att_thread_id(void) {
 #endif
 }
 
-/* 1 when any key of the block is attended. */
-static int att_any(const uint8_t *mask, int n) {
-    if (!mask) return 1;
-    for (int i = 0; i < n; i++)
-        if (mask[i]) return 1;
-    return 0;
-}
-
 static int att_min(int a, int b) { return a < b ? a : b; }
 
 /* Scratch floats, rounded up to whole 64-byte lines so that per-thread
@@ -112,7 +104,7 @@ vd_status vd_cpu_attention_fwd(float *out, float *lse, const float *q, const flo
         for (int j0 = 0; j0 < Nk; j0 += ATT_BK) {
             const int nk = att_min(ATT_BK, Nk - j0);
             const uint8_t *mk = key_mask ? key_mask + (size_t)b * Nk + j0 : NULL;
-            if (!att_any(mk, nk)) continue;
+            if (!vd_att_any(mk, nk)) continue;
             const float *kp = k + ((size_t)b * Nk + j0) * kv_stride + (size_t)h * D;
             const float *vp = v + ((size_t)b * Nk + j0) * kv_stride + (size_t)h * D;
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, D, scale, qp, q_stride,
@@ -249,7 +241,7 @@ vd_status vd_cpu_attention_bwd(float *dq, float *dk, float *dv, const float *dou
             float *dV = dK + att_round((size_t)acc_rows * D);
             for (int j0 = 0; j0 < Nk; j0 += ATT_BK) {
                 const int nk = att_min(ATT_BK, Nk - j0);
-                if (!att_any(key_mask ? key_mask + (size_t)b * Nk + j0 : NULL, nk)) continue;
+                if (!vd_att_any(key_mask ? key_mask + (size_t)b * Nk + j0 : NULL, nk)) continue;
                 const float *kp = k + ((size_t)b * Nk + j0) * kv_stride + (size_t)h * D;
                 memset(dK, 0, (size_t)nk * D * sizeof(float));
                 memset(dV, 0, (size_t)nk * D * sizeof(float));
@@ -284,7 +276,7 @@ vd_status vd_cpu_attention_bwd(float *dq, float *dk, float *dv, const float *dou
             const int h = (int)(it / nkb % H);
             const int j0 = (int)(it % nkb) * ATT_BK;
             const int nk = att_min(ATT_BK, Nk - j0);
-            if (!att_any(key_mask ? key_mask + (size_t)b * Nk + j0 : NULL, nk)) continue;
+            if (!vd_att_any(key_mask ? key_mask + (size_t)b * Nk + j0 : NULL, nk)) continue;
             float *P = scratch + per_thread * (size_t)att_thread_id();
             float *dS = P + tile;
             float *dK = dS + tile;
@@ -324,7 +316,7 @@ vd_status vd_cpu_attention_bwd(float *dq, float *dk, float *dv, const float *dou
             memset(dQ, 0, (size_t)nq * D * sizeof(float));
             for (int j0 = 0; j0 < Nk; j0 += ATT_BK) {
                 const int nk = att_min(ATT_BK, Nk - j0);
-                if (!att_any(key_mask ? key_mask + (size_t)b * Nk + j0 : NULL, nk)) continue;
+                if (!vd_att_any(key_mask ? key_mask + (size_t)b * Nk + j0 : NULL, nk)) continue;
                 att_tile(&a, b, h, i0, nq, j0, nk, P, dS);
                 const float *kp = k + ((size_t)b * Nk + j0) * kv_stride + (size_t)h * D;
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, D, nk, 1.0f, dS, nk, kp,

@@ -96,11 +96,7 @@ vd_status vd_cpu_attention_fwd_bf16(float *out, float *lse, const float *q, cons
         for (int j0 = 0; j0 < Nk; j0 += BK) {
             const int nk = Nk - j0 < BK ? Nk - j0 : BK;
             const uint8_t *mk = key_mask ? key_mask + (size_t)b * Nk + j0 : NULL;
-            if (mk) {
-                int any = 0;
-                for (int c = 0; c < nk && !any; c++) any = mk[c] != 0;
-                if (!any) continue;
-            }
+            if (!vd_att_any(mk, nk)) continue;
             /* S = Q K^T for this block, 32 keys per panel. */
             for (int jr = 0; jr < nk; jr += VD_BF16_NR) {
                 const uint32_t *kpanel = kp + bh * k_words + (size_t)((j0 + jr) / VD_BF16_NR) * dp * VD_BF16_NR;
@@ -217,11 +213,7 @@ vd_status vd_cpu_attention_bwd_bf16(float *dq, float *dk, float *dv, const float
         for (int j0 = 0; j0 < Nk; j0 += BK) {
             const int nk = Nk - j0 < BK ? Nk - j0 : BK;
             const uint8_t *mk = mask ? mask + j0 : NULL;
-            if (mk) {
-                int any = 0;
-                for (int c = 0; c < nk && !any; c++) any = mk[c] != 0;
-                if (!any) continue;
-            }
+            if (!vd_att_any(mk, nk)) continue;
             memset(dK, 0, (size_t)nk * D * sizeof(float));
             memset(dV, 0, (size_t)nk * D * sizeof(float));
             for (int i0 = 0; i0 < Nq; i0 += BQ) {

@@ -2,15 +2,24 @@
  * attention kernels: reductions in eight lanes added in a fixed order (so
  * that the loops vectorise and the bits never depend on the machine's
  * vector width), the online softmax's update of one score row, and the
- * final normalisation. */
+ * final normalisation, and whether a key block has any attended key. */
 #ifndef VD_OPS_CPU_ATTENTION_ROWS_H
 #define VD_OPS_CPU_ATTENTION_ROWS_H
 
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "ops/cpu/fastmath.h"
+
+/* 1 when any key of a block is attended (a NULL mask attends every key). */
+static inline int vd_att_any(const uint8_t *mask, int n) {
+    if (!mask) return 1;
+    for (int i = 0; i < n; i++)
+        if (mask[i]) return 1;
+    return 0;
+}
 
 static inline float vd_att_sum(const float *x, int n) {
     float lane[8] = {0};
