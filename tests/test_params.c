@@ -65,6 +65,20 @@ int main(void) {
     vd_error_clear(&err);
     CHECK(vd_params_load(r, NULL, f, "model.", &err) == VD_ERR_SHAPE, "mismatch accepted");
     CHECK(strstr(err.message, "lin.weight") != NULL, "message names the tensor: %s", err.message);
+    /* ... which the matching load takes in part: the two tensors that keep
+     * their shape, and lin.weight (4x6 against the file's 4x5) untouched */
+    float *rw = vd_params_data(r, 0);
+    for (int i = 0; i < 24; i++) rw[i] = 7.0f;
+    int loaded = -1, kept = -1;
+    CHECK(vd_params_load_matching(r, NULL, f, "model.", &loaded, &kept, &err) == VD_OK, "%s",
+          err.message);
+    CHECK(loaded == 2 && kept == 1, "matching load: %d taken, %d kept", loaded, kept);
+    CHECK(rw[0] == 7.0f && rw[23] == 7.0f, "the mismatched tensor was written");
+    CHECK(!memcmp(vd_params_data(r, 1), vd_params_data(p, 1), 4 * sizeof(float)) &&
+              !memcmp(vd_params_data(r, 2), vd_params_data(p, 2), 5 * sizeof(float)),
+          "matching tensors not loaded");
+    CHECK(vd_params_load_matching(q, NULL, f, "ema.", &loaded, &kept, &err) == VD_OK &&
+              loaded == 0 && kept == 3, "another prefix: %d taken", loaded);
     /* a missing prefix */
     vd_error_clear(&err);
     CHECK(vd_params_load(q, NULL, f, "ema.", &err) != VD_OK, "missing tensors accepted");

@@ -257,6 +257,22 @@ static void test_resume(void) {
     CHECK(same_tensors(pa, pb), "20 + resume + 20 steps differ from 40 straight");
 }
 
+/* Copies a text file, replacing the first occurrence of `from` by `to`;
+ * 0 when the file cannot be read or written or `from` is absent. */
+static int copy_replacing(const char *src, const char *dst, const char *from, const char *to) {
+    char *text = NULL;
+    size_t len = 0;
+    vd_error err;
+    if (vd_read_file(src, &text, &len, &err)) return 0;
+    char *at = strstr(text, from);
+    FILE *f = at ? fopen(dst, "w") : NULL;
+    int ok = f && fwrite(text, 1, (size_t)(at - text), f) == (size_t)(at - text) &&
+             fputs(to, f) >= 0 && fputs(at + strlen(from), f) >= 0;
+    if (f && fclose(f)) ok = 0;
+    free(text);
+    return ok;
+}
+
 /* --init: a new run starts from a trained model (its first losses are the
  * trained model's, far below a fresh start's); files that are not a model
  * of the same config are refused. */
@@ -283,6 +299,22 @@ static void test_init(const char *model) {
           first_fresh);
     printf("ok   --init: first loss %.4f from the trained model, %.4f fresh\n", r.first_loss,
            first_fresh);
+    CHECK(r.init_taken > 0 && r.init_new == 0, "--init: %d tensors taken, %d new", r.init_taken,
+          r.init_new);
+    /* Another patch size: the blocks and the text encoder are taken, the
+     * patch embedding and the final layer start fresh. */
+    char cfg2[256];
+    snprintf(cfg2, sizeof cfg2, "%s/init_patch1.json", root);
+    CHECK(copy_replacing(cfg, cfg2, "\"patch_h\":2,\"patch_w\":2", "\"patch_h\":1,\"patch_w\":1"),
+          "patch-1 config");
+    o.config_path = cfg2;
+    snprintf(tuned, sizeof tuned, "%s/tuned_patch1", root);
+    CHECK(vd_dit_train(&o, &r, &err) == VD_OK, "--init, other patch: %s", err.message);
+    CHECK(r.init_taken > 0 && r.init_new == 3, "--init, other patch: %d tensors taken, %d new "
+          "(the weights of x_embed and final.linear, final.linear's bias)", r.init_taken, r.init_new);
+    printf("ok   --init with another patch size: %d tensors taken, %d new\n", r.init_taken,
+           r.init_new);
+    o.config_path = cfg;
     snprintf(tuned, sizeof tuned, "%s/tuned2", root);
     snprintf(path, sizeof path, "%s/vae.safetensors", root);
     o.init = path;

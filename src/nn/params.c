@@ -162,6 +162,36 @@ vd_status vd_params_save(const vd_params *p, const float *values, vd_st_writer *
     return VD_OK;
 }
 
+static int same_shape(const vd_st_tensor *t, const vd_param_info *info) {
+    if (t->ndim != info->ndim) return 0;
+    for (int d = 0; d < t->ndim; d++)
+        if (t->shape[d] != info->shape[d]) return 0;
+    return 1;
+}
+
+vd_status vd_params_load_matching(vd_params *p, float *values, const vd_st_file *f,
+                                  const char *prefix, int *loaded, int *kept, vd_error *err) {
+    int n_loaded = 0, n_kept = 0;
+    if (!values) values = p->data;
+    if (!values) return vd_fail(err, VD_ERR_ARG, "params: loading before allocation");
+    for (size_t i = 0; i < p->count; i++) {
+        char name[512];
+        full_name(name, sizeof name, prefix, p->names[i]);
+        const vd_st_tensor *t = vd_st_find(f, name);
+        if (!t || !same_shape(t, &p->info[i])) {
+            n_kept++;
+            continue;
+        }
+        vd_status s = vd_st_load_f32(f, name, values + p->info[i].offset, p->info[i].ndim,
+                                     p->info[i].shape, err);
+        if (s != VD_OK) return s;
+        n_loaded++;
+    }
+    if (loaded) *loaded = n_loaded;
+    if (kept) *kept = n_kept;
+    return VD_OK;
+}
+
 vd_status vd_params_load(vd_params *p, float *values, const vd_st_file *f, const char *prefix,
                          vd_error *err) {
     if (!values) values = p->data;

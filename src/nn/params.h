@@ -76,5 +76,11 @@ vd_status vd_params_save(const vd_params *p, const float *values, vd_st_writer *
  * from the declaration is VD_ERR_SHAPE naming both. */
 vd_status vd_params_load(vd_params *p, float *values, const vd_st_file *f,
                          const char *prefix, vd_error *err);
+/* Transfer for a model whose config differs (another patch size, say):
+ * loads each parameter that `f` holds under the same name with the same
+ * shape, and leaves the others as they are. *loaded and *kept (either may be
+ * NULL) count the two. */
+vd_status vd_params_load_matching(vd_params *p, float *values, const vd_st_file *f,
+                                  const char *prefix, int *loaded, int *kept, vd_error *err);
 
 #endif

@@ -420,6 +420,7 @@ static vd_status setup(run *r, const vd_dit_train_opts *o, vd_dit_train_report *
     vd_status st;
     char *meta_dit = NULL, *meta_tok = NULL, msg[1400];
     vd_st_file *init = NULL;
+    int transfer = 0; /* --init's DiT config differs from the run's */
     /* The run folder comes from --out or the config; the checkpoint there
      * (if any) supplies the config. */
     const char *label = o->config_path;
@@ -503,11 +504,7 @@ static vd_status setup(run *r, const vd_dit_train_opts *o, vd_dit_train_report *
         int same = !a.failed && !b.failed && !strcmp(vd_strbuf_cstr(&a), vd_strbuf_cstr(&b));
         vd_strbuf_free(&a);
         vd_strbuf_free(&b);
-        if (!same) {
-            st = vd_fail(err, VD_ERR_SHAPE, "train: --init %s: its DiT config differs from the run's",
-                         o->init);
-            goto done;
-        }
+        transfer = !same;
         if (!(meta_tok = dup_text(k))) {
             st = vd_fail(err, VD_ERR_NOMEM, "train: out of memory");
             goto done;
@@ -549,9 +546,31 @@ static vd_status setup(run *r, const vd_dit_train_opts *o, vd_dit_train_report *
     if ((st = vd_dit_new(&r->dit, &r->dc, r->tc.seed, 1, NULL, err))) goto done;
     vd_params *P = vd_dit_params(r->dit);
     size_t np = vd_params_numel(P);
-    if (init && (st = vd_params_load(P, NULL, init, "dit.", err))) {
+    if (init && !transfer && (st = vd_params_load(P, NULL, init, "dit.", err))) {
         vd_fail_prefix(err, st, "train: --init %s: ", o->init);
         goto done;
+    }
+    if (init && transfer) {
+        /* Another config (a new patch size, say): the tensors that keep
+         * their shape (blocks, text encoder, timestep MLP) start trained,
+         * the rest (patch embedding, final layer) start fresh. */
+        int loaded = 0, kept = 0;
+        if ((st = vd_params_load_matching(P, NULL, init, "dit.", &loaded, &kept, err))) {
+            vd_fail_prefix(err, st, "train: --init %s: ", o->init);
+            goto done;
+        }
+        if (!loaded) {
+            st = vd_fail(err, VD_ERR_SHAPE,
+                         "train: --init %s: no tensor of its DiT has the run's shapes", o->init);
+            goto done;
+        }
+        snprintf(msg, sizeof msg, "--init %s: another DiT config; %d tensors taken, %d new",
+                 o->init, loaded, kept);
+        note(o->progress, msg);
+        rep->init_taken = loaded;
+        rep->init_new = kept;
+    } else if (init) {
+        rep->init_taken = (int)vd_params_count(P);
     }
     vd_adamw_config ac = {r->tc.lr, r->tc.beta1, r->tc.beta2, 1e-8f, r->tc.weight_decay};
     if ((st = vd_adamw_new(&r->opt, NULL, np, &ac, err))) goto done;

@@ -89,6 +89,7 @@ typedef struct vd_dit_train_report {
     float last_loss;         /* mean over the last log interval */
     float first_loss;        /* mean over this run's first log interval */
     int videos, buckets, resumed, cache_rebuilt, finished;
+    int init_taken, init_new; /* --init: tensors loaded, tensors left fresh */
     double eval_every;       /* the last judged every-constraint rate (NaN: none) */
     char run[1100], model[1100];
 } vd_dit_train_report;
