@@ -68,14 +68,23 @@ static vd_status build(vd_vae *v, vd_error *err) {
                        c->kt[L - 1], 1, 1, err)))
         return st;
 
+    /* The decoder has widths and time kernels of its own (dec_channels,
+     * dec_kt: the encoder's unless set), so that a wider decoder can learn on
+     * a frozen encoder. Its input conv takes the Z latent channels whatever
+     * the encoder's width, and its head ends at 3 RGB channels: the two
+     * halves meet at the latent only. */
     n = &v->n_dec;
-    if ((st = add_conv(v, v->dec, n, "decoder.conv_in", Z, c->channels[L - 1], c->kt[L - 1], 1,
-                       1, err)))
+    int dch[VD_VAE_MAX_LEVELS], dkt[VD_VAE_MAX_LEVELS];
+    for (int l = 0; l < L; l++) {
+        dch[l] = vd_vae_dec_channels(c, l);
+        dkt[l] = vd_vae_dec_kt(c, l);
+    }
+    if ((st = add_conv(v, v->dec, n, "decoder.conv_in", Z, dch[L - 1], dkt[L - 1], 1, 1, err)))
         return st;
     for (int l = L - 1; l >= 0; l--) {
         for (int j = 0; j < c->dec_blocks[l]; j++) {
             snprintf(name, sizeof name, "decoder.level%d.block%d", l, j);
-            if ((st = add_res(v, v->dec, n, name, c->channels[l], c->kt[l], err))) return st;
+            if ((st = add_res(v, v->dec, n, name, dch[l], dkt[l], err))) return st;
         }
         if (l > 0) {
             int dt = c->down_time[l - 1], ds = c->down_space[l - 1];
@@ -85,13 +94,13 @@ static vd_status build(vd_vae *v, vd_error *err) {
             u->ft = dt ? 2 : 1;
             u->fs = ds ? 2 : 1;
             snprintf(name, sizeof name, "decoder.level%d.up", l);
-            if ((st = add_conv(v, v->dec, n, name, c->channels[l], c->channels[l - 1],
-                               dt ? 3 : c->kt[l - 1], 1, 1, err)))
+            if ((st = add_conv(v, v->dec, n, name, dch[l], dch[l - 1], dt ? 3 : dkt[l - 1], 1, 1,
+                               err)))
                 return st;
         }
     }
-    if ((st = add_normact(v, v->dec, n, "decoder.norm_out", c->channels[0], err))) return st;
-    return add_conv(v, v->dec, n, "decoder.conv_out", c->channels[0], 3, c->kt[0], 1, 1, err);
+    if ((st = add_normact(v, v->dec, n, "decoder.norm_out", dch[0], err))) return st;
+    return add_conv(v, v->dec, n, "decoder.conv_out", dch[0], 3, dkt[0], 1, 1, err);
 }
 
 static int c_latent(const vd_vae *v) { return v->cfg.latent_channels; }

@@ -44,6 +44,13 @@ typedef struct vd_vae_config {
     int enc_blocks[VD_VAE_MAX_LEVELS];      /* residual blocks per level */
     int dec_blocks[VD_VAE_MAX_LEVELS];
     int kt[VD_VAE_MAX_LEVELS];              /* time kernel of a level's blocks (1 or 3) */
+    /* The decoder's own widths and time kernels per level, so that a wider
+     * decoder can be trained on a frozen encoder (the latent space stays).
+     * 0 (the default) mirrors the encoder's channels[l] / kt[l]: configs
+     * built in code that set channels alone keep a symmetric model. Read
+     * them through vd_vae_dec_channels / vd_vae_dec_kt. */
+    int dec_channels[VD_VAE_MAX_LEVELS];
+    int dec_kt[VD_VAE_MAX_LEVELS];
     int down_space[VD_VAE_MAX_LEVELS - 1];  /* per level transition: 1 = halve H, W */
     int down_time[VD_VAE_MAX_LEVELS - 1];   /* 1 = halve time (causally) */
     int latent_channels;                    /* Z */
@@ -61,13 +68,29 @@ void vd_vae_config_default(vd_vae_config *c);
 /* Reads a "model" object: channels, enc_blocks, dec_blocks, time_kernels
  * (arrays), latent_channels, groups, spatial_compression, temporal_compression
  * (which place the downs: space at the first log2(sc) transitions, time at the
- * first log2(tc)), or explicit down_space / down_time arrays. Missing members
- * keep c's values. Errors name the member. */
+ * first log2(tc)), or explicit down_space / down_time arrays; dec_channels and
+ * dec_time_kernels (arrays, one entry per level) give the decoder its own
+ * widths and time kernels, and equal channels / time_kernels when missing.
+ * Missing members keep c's values. Errors name the member. */
 vd_status vd_vae_config_from_json(vd_vae_config *c, const vd_json *model, vd_error *err);
 /* Checks ranges and divisibility. */
 vd_status vd_vae_config_check(const vd_vae_config *c, vd_error *err);
-/* Appends the config as one JSON object (what from_json reads back). */
+/* Appends the config as one JSON object (what from_json reads back).
+ * dec_channels and dec_time_kernels are written only where they differ
+ * from the encoder's, so a symmetric model's config reads as it always did. */
 void vd_vae_config_json(vd_strbuf *s, const vd_vae_config *c);
+/* The decoder's channels and time kernel at level l. */
+int vd_vae_dec_channels(const vd_vae_config *c, int l);
+int vd_vae_dec_kt(const vd_vae_config *c, int l);
+/* Which halves of the network two configs build differently (names or
+ * shapes of parameters): VD_VAE_DIFF_ENCODER and/or VD_VAE_DIFF_DECODER, 0
+ * when every layer is the same (the log-variance clamp is not a layer).
+ * Members both halves use (levels, downs, latent_channels, groups,
+ * head_norm) set both bits. `what` (may be NULL) receives the first
+ * difference, the encoder's first ("channels[1]: 32 vs 48"). */
+enum { VD_VAE_DIFF_ENCODER = 1, VD_VAE_DIFF_DECODER = 2 };
+int vd_vae_config_diff(const vd_vae_config *a, const vd_vae_config *b, char *what,
+                       size_t size);
 int vd_vae_config_spatial(const vd_vae_config *c);  /* sc */
 int vd_vae_config_temporal(const vd_vae_config *c); /* tc */
 

@@ -91,11 +91,14 @@ vd_status vd_vae_config_from_json(vd_vae_config *c, const vd_json *m, vd_error *
         const char *key;
         int *dst;
         int want;
-    } arrays[] = {{"enc_blocks", c->enc_blocks, c->levels},
-                  {"dec_blocks", c->dec_blocks, c->levels},
-                  {"time_kernels", c->kt, c->levels},
-                  {"down_space", c->down_space, c->levels - 1},
-                  {"down_time", c->down_time, c->levels - 1}};
+        const char *nonzero; /* what a 0 should have been, or NULL when 0 is valid */
+    } arrays[] = {{"enc_blocks", c->enc_blocks, c->levels, NULL},
+                  {"dec_blocks", c->dec_blocks, c->levels, NULL},
+                  {"time_kernels", c->kt, c->levels, NULL},
+                  {"dec_channels", c->dec_channels, c->levels, "a positive multiple of groups"},
+                  {"dec_time_kernels", c->dec_kt, c->levels, "1 or 3"},
+                  {"down_space", c->down_space, c->levels - 1, NULL},
+                  {"down_time", c->down_time, c->levels - 1, NULL}};
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++) {
         len = 0;
         if ((st = int_array(m, arrays[i].key, arrays[i].dst, &len, VD_VAE_MAX_LEVELS, err)))
@@ -103,6 +106,12 @@ vd_status vd_vae_config_from_json(vd_vae_config *c, const vd_json *m, vd_error *
         if (len && len != arrays[i].want)
             return vd_fail(err, VD_ERR_FORMAT, "vae config: \"%s\" has %d entries, want %d",
                            arrays[i].key, len, arrays[i].want);
+        /* In the struct a 0 mirrors the encoder; written in a file it is a
+         * mistake, and would otherwise pass silently. */
+        for (int k = 0; arrays[i].nonzero && k < len; k++)
+            if (!arrays[i].dst[k])
+                return vd_fail(err, VD_ERR_FORMAT, "vae config: %s[%d] = 0 (want %s)",
+                               arrays[i].key, k, arrays[i].nonzero);
     }
     int64_t v;
     if ((st = vd_json_get_int(m, "latent_channels", c->latent_channels, &v, err))) return st;
@@ -151,6 +160,14 @@ vd_status vd_vae_config_check(const vd_vae_config *c, vd_error *err) {
         if (c->kt[i] != 1 && c->kt[i] != 3)
             return vd_fail(err, VD_ERR_ARG, "vae config: time_kernels[%d] = %d (want 1 or 3)",
                            i, c->kt[i]);
+        int dc = vd_vae_dec_channels(c, i), dk = vd_vae_dec_kt(c, i);
+        if (dc < 1 || (c->groups && dc % c->groups))
+            return vd_fail(err, VD_ERR_ARG,
+                           "vae config: dec_channels[%d] = %d is not a positive multiple of "
+                           "groups (%d)", i, dc, c->groups);
+        if (dk != 1 && dk != 3)
+            return vd_fail(err, VD_ERR_ARG,
+                           "vae config: dec_time_kernels[%d] = %d (want 1 or 3)", i, dk);
     }
     if (!(c->logvar_min < c->logvar_max))
         return vd_fail(err, VD_ERR_ARG, "vae config: logvar_min >= logvar_max");
@@ -163,7 +180,20 @@ static void json_ints(vd_strbuf *s, const char *key, const int *v, int n) {
     vd_strbuf_puts(s, "]");
 }
 
+int vd_vae_dec_channels(const vd_vae_config *c, int l) {
+    return c->dec_channels[l] ? c->dec_channels[l] : c->channels[l];
+}
+
+int vd_vae_dec_kt(const vd_vae_config *c, int l) { return c->dec_kt[l] ? c->dec_kt[l] : c->kt[l]; }
+
 void vd_vae_config_json(vd_strbuf *s, const vd_vae_config *c) {
+    int dch[VD_VAE_MAX_LEVELS], dkt[VD_VAE_MAX_LEVELS], own_ch = 0, own_kt = 0;
+    for (int l = 0; l < c->levels; l++) {
+        dch[l] = vd_vae_dec_channels(c, l);
+        dkt[l] = vd_vae_dec_kt(c, l);
+        own_ch |= dch[l] != c->channels[l];
+        own_kt |= dkt[l] != c->kt[l];
+    }
     vd_strbuf_puts(s, "{");
     json_ints(s, "channels", c->channels, c->levels);
     vd_strbuf_puts(s, ",");
@@ -172,6 +202,17 @@ void vd_vae_config_json(vd_strbuf *s, const vd_vae_config *c) {
     json_ints(s, "dec_blocks", c->dec_blocks, c->levels);
     vd_strbuf_puts(s, ",");
     json_ints(s, "time_kernels", c->kt, c->levels);
+    /* Only a decoder of its own is written: a symmetric model's config (in
+     * model files, checkpoints and text-to-video files) stays as it was, and
+     * older readers that ignore these keys still build the same model. */
+    if (own_ch) {
+        vd_strbuf_puts(s, ",");
+        json_ints(s, "dec_channels", dch, c->levels);
+    }
+    if (own_kt) {
+        vd_strbuf_puts(s, ",");
+        json_ints(s, "dec_time_kernels", dkt, c->levels);
+    }
     vd_strbuf_puts(s, ",");
     json_ints(s, "down_space", c->down_space, c->levels - 1);
     vd_strbuf_puts(s, ",");
@@ -183,4 +224,73 @@ void vd_vae_config_json(vd_strbuf *s, const vd_vae_config *c) {
     vd_strbuf_puts(s, ",\"logvar_max\":");
     vd_strbuf_json_number(s, c->logvar_max);
     vd_strbuf_puts(s, "}");
+}
+
+/* One member of the config for vd_vae_config_diff: n ints (decoder lists
+ * resolved), used by the halves in `halves`. */
+typedef struct diff_member {
+    const char *name;
+    int a[VD_VAE_MAX_LEVELS], b[VD_VAE_MAX_LEVELS];
+    int n, halves;
+} diff_member;
+
+static void member(diff_member *m, const char *name, const int *a, const int *b, int n,
+                   int halves) {
+    m->name = name;
+    m->n = n;
+    m->halves = halves;
+    for (int i = 0; i < n; i++) {
+        m->a[i] = a[i];
+        m->b[i] = b[i];
+    }
+}
+
+int vd_vae_config_diff(const vd_vae_config *a, const vd_vae_config *b, char *what,
+                       size_t size) {
+    const int E = VD_VAE_DIFF_ENCODER, D = VD_VAE_DIFF_DECODER;
+    if (what && size) what[0] = '\0';
+    if (a->levels != b->levels) {
+        if (what) snprintf(what, size, "levels: %d vs %d", a->levels, b->levels);
+        return E | D;
+    }
+    int L = a->levels, da[3][VD_VAE_MAX_LEVELS], db[3][VD_VAE_MAX_LEVELS];
+    for (int l = 0; l < L; l++) {
+        da[0][l] = vd_vae_dec_channels(a, l);
+        db[0][l] = vd_vae_dec_channels(b, l);
+        da[1][l] = vd_vae_dec_kt(a, l);
+        db[1][l] = vd_vae_dec_kt(b, l);
+    }
+    da[2][0] = a->latent_channels, db[2][0] = b->latent_channels;
+    da[2][1] = a->groups, db[2][1] = b->groups;
+    da[2][2] = a->head_norm, db[2][2] = b->head_norm;
+    diff_member m[11];
+    int n = 0;
+    member(&m[n++], "latent_channels", &da[2][0], &db[2][0], 1, E | D);
+    member(&m[n++], "groups", &da[2][1], &db[2][1], 1, E | D);
+    member(&m[n++], "head_norm", &da[2][2], &db[2][2], 1, E | D);
+    member(&m[n++], "down_space", a->down_space, b->down_space, L - 1, E | D);
+    member(&m[n++], "down_time", a->down_time, b->down_time, L - 1, E | D);
+    member(&m[n++], "channels", a->channels, b->channels, L, E);
+    member(&m[n++], "enc_blocks", a->enc_blocks, b->enc_blocks, L, E);
+    member(&m[n++], "time_kernels", a->kt, b->kt, L, E);
+    member(&m[n++], "dec_channels", da[0], db[0], L, D);
+    member(&m[n++], "dec_blocks", a->dec_blocks, b->dec_blocks, L, D);
+    member(&m[n++], "dec_time_kernels", da[1], db[1], L, D);
+    int diff = 0;
+    for (int k = 0; k < n; k++)
+        for (int i = 0; i < m[k].n; i++) {
+            if (m[k].a[i] == m[k].b[i]) continue;
+            /* The members are listed shared first, then the encoder's: the
+             * first difference found is the one that matters most. */
+            if (what && !diff) {
+                if (m[k].n == 1)
+                    snprintf(what, size, "%s: %d vs %d", m[k].name, m[k].a[i], m[k].b[i]);
+                else
+                    snprintf(what, size, "%s[%d]: %d vs %d", m[k].name, i, m[k].a[i],
+                             m[k].b[i]);
+            }
+            diff |= m[k].halves;
+            break;
+        }
+    return diff;
 }

@@ -162,7 +162,7 @@ vd_status vd_params_save(const vd_params *p, const float *values, vd_st_writer *
     return VD_OK;
 }
 
-static int same_shape(const vd_st_tensor *t, const vd_param_info *info) {
+int vd_params_same_shape(const vd_st_tensor *t, const vd_param_info *info) {
     if (t->ndim != info->ndim) return 0;
     for (int d = 0; d < t->ndim; d++)
         if (t->shape[d] != info->shape[d]) return 0;
@@ -178,7 +178,7 @@ vd_status vd_params_load_matching(vd_params *p, float *values, const vd_st_file 
         char name[512];
         full_name(name, sizeof name, prefix, p->names[i]);
         const vd_st_tensor *t = vd_st_find(f, name);
-        if (!t || !same_shape(t, &p->info[i])) {
+        if (!t || !vd_params_same_shape(t, &p->info[i])) {
             n_kept++;
             continue;
         }

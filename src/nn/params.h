@@ -76,6 +76,9 @@ vd_status vd_params_save(const vd_params *p, const float *values, vd_st_writer *
  * from the declaration is VD_ERR_SHAPE naming both. */
 vd_status vd_params_load(vd_params *p, float *values, const vd_st_file *f,
                          const char *prefix, vd_error *err);
+/* 1 when a stored tensor has the parameter's number of dimensions and
+ * sizes. */
+int vd_params_same_shape(const vd_st_tensor *t, const vd_param_info *info);
 /* Transfer for a model whose config differs (another patch size, say):
  * loads each parameter that `f` holds under the same name with the same
  * shape, and leaves the others as they are. *loaded and *kept (either may be

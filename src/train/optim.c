@@ -224,6 +224,11 @@ void vd_ema_update(vd_ema *ema, const float *params, float decay) {
     vd_ops_cpu()->ema_update(ema->w, params, ema->n, decay);
 }
 
+void vd_ema_update_tail(vd_ema *ema, const float *params, size_t from, float decay) {
+    if (from >= ema->n) return;
+    vd_ops_cpu()->ema_update(ema->w + from, params + from, ema->n - from, decay);
+}
+
 void vd_ema_swap(vd_ema *ema, float *params) {
     float *w = ema->w;
     size_t n = ema->n;

@@ -251,17 +251,141 @@ static void join(char *buf, size_t size, const char *dir, const char *name) {
     snprintf(buf, size, "%s/%s", dir, name);
 }
 
-/* Copies the weights of the model file at path into v (same config). */
-static vd_status init_from(vd_vae *v, const char *path, vd_error *err) {
-    vd_vae *src = NULL;
-    vd_status st = vd_vae_load(&src, path, NULL, err);
+/* Starts v from the model file at path (--init). With the same layers every
+ * tensor is copied. With a frozen encoder, a model whose decoder alone
+ * differs (dec_channels, dec_time_kernels, dec_blocks: a new decoder for the
+ * same latent space) gives each tensor of the same name and shape; it must
+ * give the whole encoder and the latent statistics, and the decoder's other
+ * tensors keep their fresh initialisation. With a frozen encoder the
+ * latent statistics are the init's (*stats set): its latents are the
+ * init's, and a diffusion model trained on them normalises with them. */
+static vd_status init_from(vd_vae *v, const char *path, int frozen, int *stats,
+                           vd_progress *progress, vd_error *err) {
+    *stats = 0;
+    vd_st_file *f = NULL;
+    vd_status st = vd_st_open(&f, path, err);
     if (st) return vd_fail_prefix(err, st, "vae train: --init: ");
-    int same = vd_vae_copy_weights(v, src);
-    vd_vae_free(src);
-    if (!same)
-        return vd_fail(err, VD_ERR_SHAPE, "vae train: --init %s: its layers differ from the config's",
-                       path);
-    return VD_OK;
+    const vd_vae_config *mc = vd_vae_get_config(v);
+    vd_params *P = vd_vae_params(v);
+    vd_vae_config ic;
+    char what[128], msg[4400];
+    int loaded = 0, fresh = 0;
+    int has_stats = vd_st_find(f, "latent.mean") && vd_st_find(f, "latent.std");
+    if ((st = vd_vae_config_from_file(&ic, f, path, err))) {
+        vd_fail_prefix(err, st, "vae train: --init: ");
+        goto done;
+    }
+    int diff = vd_vae_config_diff(&ic, mc, what, sizeof what);
+    if (diff & VD_VAE_DIFF_ENCODER) {
+        st = vd_fail(err, VD_ERR_SHAPE,
+                     "vae train: --init %s: its encoder differs from the config's (%s, the "
+                     "model's vs the config's): only a decoder can be replaced, with "
+                     "\"freeze_encoder\": true", path, what);
+        goto done;
+    }
+    if (diff && !frozen) {
+        st = vd_fail(err, VD_ERR_SHAPE,
+                     "vae train: --init %s: its decoder differs from the config's (%s, the "
+                     "model's vs the config's): a new decoder can start from a model only with "
+                     "\"freeze_encoder\": true", path, what);
+        goto done;
+    }
+    if (!diff) {
+        if ((st = vd_params_load(P, NULL, f, "", err))) {
+            vd_fail_prefix(err, st, "vae train: --init %s: ", path);
+            goto done;
+        }
+        snprintf(msg, sizeof msg, "init: all %zu tensors from %s", vd_params_count(P), path);
+        if (progress) vd_progress_note(progress, msg);
+    } else {
+        /* The encoder is frozen: it must come whole from the model, or the
+         * latents would not be the ones the diffusion model learned. */
+        for (size_t i = 0; i < vd_params_count(P); i++) {
+            const vd_param_info *pi = vd_params_info(P, i);
+            if (strncmp(pi->name, "encoder.", 8)) continue;
+            const vd_st_tensor *t = vd_st_find(f, pi->name);
+            if (!t || !vd_params_same_shape(t, pi)) {
+                st = vd_fail(err, VD_ERR_SHAPE,
+                             "vae train: --init %s: encoder tensor '%s' is %s: a frozen "
+                             "encoder must come whole from the model",
+                             path, pi->name, t ? "of another shape" : "missing");
+                goto done;
+            }
+        }
+        if (!has_stats) {
+            st = vd_fail(err, VD_ERR_FORMAT,
+                         "vae train: --init %s: no latent statistics (latent.mean, latent.std): "
+                         "a new decoder on a frozen encoder keeps the model's, which a "
+                         "diffusion model normalises its latents with", path);
+            goto done;
+        }
+        if ((st = vd_params_load_matching(P, NULL, f, "", &loaded, &fresh, err))) {
+            vd_fail_prefix(err, st, "vae train: --init %s: ", path);
+            goto done;
+        }
+        snprintf(msg, sizeof msg,
+                 "init: %d tensors from %s (the whole encoder), %d decoder tensors start fresh "
+                 "(first difference %s, the model's vs the config's)", loaded, path, fresh,
+                 what);
+        if (progress) vd_progress_note(progress, msg);
+    }
+    if (frozen && has_stats) {
+        float mean[VD_VAE_MAX_LATENT], std[VD_VAE_MAX_LATENT];
+        int64_t shape[1] = {mc->latent_channels};
+        if ((st = vd_st_load_f32(f, "latent.mean", mean, 1, shape, err)) ||
+            (st = vd_st_load_f32(f, "latent.std", std, 1, shape, err))) {
+            vd_fail_prefix(err, st, "vae train: --init %s: ", path);
+            goto done;
+        }
+        vd_vae_set_latent_stats(v, mean, std);
+        *stats = 1;
+    }
+done:
+    vd_st_close(f);
+    return st;
+}
+
+/* The latent statistics a frozen-encoder run carries over from its init,
+ * kept in the checkpoint's metadata so that a resumed run has them too. */
+#define STATS_KEY "vidit.vae.latent_stats"
+
+static void stats_json(vd_strbuf *s, const vd_vae *v) {
+    const float *m[2];
+    vd_vae_latent_stats(v, &m[0], &m[1]);
+    int Z = vd_vae_get_config(v)->latent_channels;
+    for (int k = 0; k < 2; k++) {
+        vd_strbuf_puts(s, k ? "],\"std\":[" : "{\"mean\":[");
+        for (int i = 0; i < Z; i++) vd_strbuf_printf(s, "%s%.9g", i ? "," : "", (double)m[k][i]);
+    }
+    vd_strbuf_puts(s, "]}");
+}
+
+static vd_status stats_from_json(vd_vae *v, const char *text, const char *path, vd_error *err) {
+    int Z = vd_vae_get_config(v)->latent_channels;
+    float val[2][VD_VAE_MAX_LATENT];
+    vd_json *j = vd_json_parse(text, strlen(text), STATS_KEY, err);
+    if (!j) return vd_fail_prefix(err, VD_ERR_FORMAT, "vae train: %s: ", path);
+    const char *keys[2] = {"mean", "std"};
+    vd_status st = VD_OK;
+    for (int k = 0; k < 2 && !st; k++) {
+        const vd_json *a = vd_json_get(j, keys[k]);
+        if (!a || vd_json_type_of(a) != VD_JSON_ARRAY || vd_json_len(a) != (size_t)Z) {
+            st = vd_fail(err, VD_ERR_FORMAT, "vae train: %s: \"%s\" needs \"%s\" with %d numbers",
+                         path, STATS_KEY, keys[k], Z);
+            break;
+        }
+        for (int i = 0; i < Z && !st; i++) {
+            const vd_json *e = vd_json_at(a, (size_t)i);
+            if (!vd_json_is_number(e))
+                st = vd_fail(err, VD_ERR_FORMAT, "vae train: %s: \"%s\": %s[%d] is not a number",
+                             path, STATS_KEY, keys[k], i);
+            else
+                val[k][i] = (float)vd_json_num(e, 0.0);
+        }
+    }
+    vd_json_free(j);
+    if (!st) vd_vae_set_latent_stats(v, val[0], val[1]);
+    return st;
 }
 
 static const char *const LOG_COLS[] = {"step", "loss", "recon", "kl", "grad_norm",
@@ -279,6 +403,8 @@ typedef struct run {
     vd_csvlog *log;
     clips data;
     float *x, *weight, *scratch; /* weight, scratch: with foreground_weight */
+    char *stats_text; /* a resumed run's STATS_KEY metadata, or NULL */
+    int keep_stats;   /* the latent statistics are the init's: never recomputed */
 } run;
 
 static void run_free(run *r) {
@@ -294,17 +420,24 @@ static void run_free(run *r) {
     free(r->x);
     free(r->weight);
     free(r->scratch);
+    free(r->stats_text);
 }
 
 static vd_status save_checkpoint(run *r, const char *path, int64_t step, const vd_rng *rng,
                                  vd_error *err) {
-    vd_strbuf mc;
+    vd_strbuf mc, ms;
     vd_strbuf_init(&mc);
+    vd_strbuf_init(&ms);
     vd_vae_config_json(&mc, vd_vae_get_config(r->vae));
-    const char *meta[4] = {"config", r->cfg_text, "vidit.vae.config", vd_strbuf_cstr(&mc)};
+    if (r->keep_stats) stats_json(&ms, r->vae);
+    const char *meta[6] = {"config", r->cfg_text, "vidit.vae.config", vd_strbuf_cstr(&mc),
+                           STATS_KEY, vd_strbuf_cstr(&ms)};
     vd_checkpoint ck = {vd_vae_params(r->vae), r->ema, r->opt, step, *rng};
-    vd_status st = vd_checkpoint_save(path, &ck, meta, 2, err);
+    vd_status st = mc.failed || ms.failed
+                       ? vd_fail(err, VD_ERR_NOMEM, "vae train: %s: out of memory", path)
+                       : vd_checkpoint_save(path, &ck, meta, r->keep_stats ? 3 : 2, err);
     vd_strbuf_free(&mc);
+    vd_strbuf_free(&ms);
     return st;
 }
 
@@ -329,15 +462,21 @@ vd_status vd_vae_train(const vd_vae_train_opts *o, vd_vae_train_report *rep, vd_
     if (have_ck) {
         vd_st_file *f = NULL;
         if ((st = vd_st_open(&f, ck_path, err))) return st;
-        const char *t = vd_st_metadata(f, "config");
+        const char *t = vd_st_metadata(f, "config"), *ts = vd_st_metadata(f, STATS_KEY);
         if (t) {
             len = strlen(t);
             r.cfg_text = malloc(len + 1);
             if (r.cfg_text) memcpy(r.cfg_text, t, len + 1);
         }
+        if (ts && (r.stats_text = malloc(strlen(ts) + 1))) memcpy(r.stats_text, ts, strlen(ts) + 1);
+        int nomem = ts && !r.stats_text;
         vd_st_close(f);
-        if (!r.cfg_text)
-            return vd_fail(err, VD_ERR_FORMAT, "vae train: %s: no \"config\" metadata", ck_path);
+        if (!r.cfg_text || nomem) {
+            run_free(&r);
+            return nomem ? vd_fail(err, VD_ERR_NOMEM, "vae train: out of memory")
+                         : vd_fail(err, VD_ERR_FORMAT, "vae train: %s: no \"config\" metadata",
+                                   ck_path);
+        }
     } else if (o->config_path) {
         if ((st = vd_read_file(o->config_path, &r.cfg_text, &len, err))) return st;
     } else {
@@ -384,7 +523,13 @@ vd_status vd_vae_train(const vd_vae_train_opts *o, vd_vae_train_report *rep, vd_
         goto done;
     vd_params *P = vd_vae_params(r.vae);
     size_t np = vd_params_numel(P);
-    if (o->init && !have_ck && (st = init_from(r.vae, o->init, err))) goto done;
+    if (o->init && !have_ck &&
+        (st = init_from(r.vae, o->init, tc.freeze_encoder, &r.keep_stats, o->progress, err)))
+        goto done;
+    if (r.stats_text) {
+        if ((st = stats_from_json(r.vae, r.stats_text, ck_path, err))) goto done;
+        r.keep_stats = 1;
+    }
     /* With a frozen encoder the optimiser, clipping and decay mask cover
      * the decoder's part of the parameter block only. */
     size_t off = 0;
@@ -423,9 +568,11 @@ vd_status vd_vae_train(const vd_vae_train_opts *o, vd_vae_train_report *rep, vd_
         note(o->progress, msg);
     }
     if (tc.latent_noise > 0) {
-        /* The noise is scaled by the latent's spread, measured with the
-         * encoder as it is now (exact when the encoder is frozen). */
-        if ((st = latent_stats(r.vae, &r.data, tc.stats_videos, r.ws, err))) goto done;
+        /* The noise is scaled by the latent's spread: the init's statistics
+         * when the run keeps them, else measured with the encoder as it is
+         * now (exact when the encoder is frozen). */
+        if (!r.keep_stats && (st = latent_stats(r.vae, &r.data, tc.stats_videos, r.ws, err)))
+            goto done;
         vd_vae_set_latent_noise(r.vae, tc.latent_noise);
     }
     snprintf(msg, sizeof msg,
@@ -474,7 +621,9 @@ vd_status vd_vae_train(const vd_vae_train_opts *o, vd_vae_train_report *rep, vd_
             vd_adamw_step(r.opt, vd_params_all(P) + off, vd_params_all_grad(P) + off, lr);
             /* EMA warm-up: early averages would otherwise keep the random init. */
             float decay = (float)(1 + step) / (float)(10 + step);
-            vd_ema_update(r.ema, vd_params_all(P), decay < tc.ema_decay ? decay : tc.ema_decay);
+            /* Past `off` only: a frozen encoder's average stays its weights. */
+            vd_ema_update_tail(r.ema, vd_params_all(P), off,
+                               decay < tc.ema_decay ? decay : tc.ema_decay);
         } else {
             note(o->progress, "non-finite loss or gradient: step skipped");
         }
@@ -530,9 +679,11 @@ vd_status vd_vae_train(const vd_vae_train_opts *o, vd_vae_train_report *rep, vd_
         join(path, sizeof path, o->out, "loss.svg");
         if ((st = vd_csvlog_svg(csv, path, "VAE training loss", cols, 2, 1, err))) goto done;
     }
-    /* The model file: EMA weights and latent statistics under them. */
+    /* The model file: EMA weights and latent statistics under them (the
+     * init's, unchanged, when the encoder was frozen and the init had them:
+     * the latent space and its normalisation stay the diffusion model's). */
     vd_ema_swap(r.ema, vd_params_all(P));
-    st = latent_stats(r.vae, &r.data, tc.stats_videos, r.ws, err);
+    if (!r.keep_stats) st = latent_stats(r.vae, &r.data, tc.stats_videos, r.ws, err);
     join(path, sizeof path, o->out, "vae.safetensors");
     if (!st) st = vd_vae_save(r.vae, NULL, path, err);
     vd_ema_swap(r.ema, vd_params_all(P));

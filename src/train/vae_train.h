@@ -4,7 +4,11 @@
  * samples_per_s, elapsed_s), loss.svg, samples/step_NNNNNN.mp4 (original |
  * reconstruction, EMA weights), checkpoint.safetensors (resumable: params,
  * EMA, AdamW, step, RNG, config) and, at the end, vae.safetensors (the EMA
- * weights with per-channel latent statistics: the model file).
+ * weights with per-channel latent statistics: the model file). The
+ * statistics are measured on the data at the end of the run, except when the
+ * encoder is frozen and the --init model has them: then they are the init's,
+ * unchanged (and kept in the checkpoint for a resumed run), and the frozen
+ * encoder's weights stay the init's bit for bit, EMA included.
  *
  * The dataset is read into memory once as 8-bit frames; batches are random
  * clips of clip_frames frames drawn from a Philox stream forked per step, so
@@ -56,7 +60,11 @@ typedef struct vd_vae_train_opts {
     double time_budget;      /* seconds, 0 = none */
     int batch;               /* > 0 overrides train.batch */
     int resume;              /* 1: a checkpoint must exist; it is used anyway when present */
-    const char *init;        /* a VAE model file to start from (same config), or NULL */
+    /* A VAE model file to start from, or NULL: the same layers as the
+     * config, or, with freeze_encoder, the same encoder and another decoder
+     * (its encoder and latent statistics are then required and kept, the
+     * decoder's tensors of another shape start fresh). */
+    const char *init;
     int64_t stop_after;      /* > 0: stop after this many steps of this run (tests) */
     /* When not NULL and it becomes non-zero (a signal handler's flag), the
      * run stops after the current step and checkpoints, as at a time
