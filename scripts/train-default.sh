@@ -1,8 +1,8 @@
 #!/bin/sh
 # Re-creates models/default.safetensors, the default text-to-video model,
 # from nothing but this repository: toy-world data, the VAE (unless
-# models/vae.safetensors exists), then three DiT stages, each beside a stage
-# of the VAE's decoder:
+# models/vae.safetensors exists), then DiT stages, the first three each beside
+# a stage of the VAE's decoder:
 #   1. the whole VAE (configs/vae.json)
 #   2. the DiT (configs/t2v_default.json) | the decoder (configs/vae_decoder.json)
 #   3. the DiT with the object-weighted loss (configs/t2v_objects.json,
@@ -13,7 +13,9 @@
 #      (configs/t2v_objects2.json) | the decoder on whole 17-frame clips
 #      (configs/vae_decoder_long.json)
 #   5. the last decoder into models/vae.safetensors, and the DiT re-exported
-#      with it into models/default.safetensors.
+#      with it
+#   6. the DiT with 1x2x2 patches (configs/t2v_patch2.json, --init from
+#      stage 4 where the shapes agree) into models/default.safetensors.
 # DIT_BUDGET and DEC_BUDGET (seconds) stop the DiT and decoder stages early;
 # run again to go on.
 #
@@ -125,11 +127,22 @@ pair configs/t2v_objects2.json runs/t2v_objects/model.safetensors configs/vae_de
 MATMUL=
 
 # 5. The last decoder goes into models/vae.safetensors; running the finished
-# DiT run again re-exports it with that VAE, and the result is installed.
+# DiT run again re-exports it with that VAE.
 finished runs/t2v_objects2 4
 if ! cmp -s runs/vae_long/vae.safetensors models/vae.safetensors; then
     install runs/vae_long/vae.safetensors vae.safetensors
     $VIDIT train --config configs/t2v_objects2.json
 fi
-install runs/t2v_objects2/final.safetensors default.safetensors
-$VIDIT generate "a red circle moves right on a blue background" -o runs/t2v_objects2/example.mp4 --scale 4
+
+# 6. The DiT on patches of 1x2x2 latent values (320 tokens, each 8x8
+# pixels) instead of 1x4x4 (80 tokens of 16x16 pixels): its blocks, text
+# encoder and timestep MLP start from stage 4 (`--init` takes the tensors
+# whose shapes agree), the patch embedding and the final layer start fresh.
+# Both cores, bf16 products where the CPU has them.
+grep -q avx512_bf16 /proc/cpuinfo 2>/dev/null && MATMUL=bf16
+$VIDIT train --config configs/t2v_patch2.json --init runs/t2v_objects2/final.safetensors \
+    ${MATMUL:+--matmul $MATMUL} ${DIT_BUDGET:+--time-budget $DIT_BUDGET}
+MATMUL=
+finished runs/t2v_patch2 6
+install runs/t2v_patch2/final.safetensors default.safetensors
+$VIDIT generate "a red circle moves right on a blue background" -o runs/t2v_patch2/example.mp4 --scale 4

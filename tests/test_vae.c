@@ -755,30 +755,8 @@ static void test_full_grad_asym(void) {
     vd_vae_free(c.v);
 }
 
-/* Per-latent-frame PSNR: groups of 1, tc, tc, ... frames, each with the
- * MSE it holds (one differing byte per group, by a known amount). */
-static void test_psnr_latent_frames(void) {
-    enum { T = 11, H = 2, W = 2, FB = H * W * 3 };
-    uint8_t a[T * FB], b[T * FB];
-    memset(a, 100, sizeof a);
-    memcpy(b, a, sizeof b);
-    const int first[4] = {0, 1, 5, 9}, size[4] = {1, 4, 4, 2};
-    for (int g = 0; g < 4; g++) b[first[g] * FB] = (uint8_t)(100 + 10 * (g + 1));
-    double p[8];
-    int n = vd_psnr_latent_frames(a, b, T, H, W, 4, p, 8);
-    CHECK(n == 4, "%d groups, want 4 (1 + 4 + 4 + 2 frames)", n);
-    for (int g = 0; g < 4; g++) {
-        double d = 10.0 * (g + 1), want = 10.0 * log10(255.0 * 255.0 * size[g] * FB / (d * d));
-        CHECK(fabs(p[g] - want) < 1e-9, "group %d: %.6f dB, want %.6f", g, p[g], want);
-    }
-    CHECK(vd_psnr_latent_frames(a, a, T, H, W, 4, p, 2) == 4 && isinf(p[0]) && isinf(p[1]),
-          "equal videos: inf, and only max values written");
-    printf("ok   PSNR per latent frame (1, tc, tc, rest)\n");
-}
-
 int main(void) {
     ops = vd_ops_cpu();
-    test_psnr_latent_frames();
     test_resblock_grad(4, 4, 3);
     test_resblock_grad(4, 6, 1);
     test_blocks_grad();

@@ -338,6 +338,9 @@ static int cmd_veval(int argc, char **argv) {
      * in time shows here and hides in the whole-video mean. */
     double frame_psnr[VD_VAE_EVAL_MAX_TL] = {0};
     int frame_cnt[VD_VAE_EVAL_MAX_TL] = {0}, max_tl = 0;
+    /* The latent of each video's first frame held still (vd_vae_still_drift). */
+    double drift[VD_VAE_EVAL_MAX_TL] = {0};
+    int drift_cnt[VD_VAE_EVAL_MAX_TL] = {0}, max_drift = 0;
     for (size_t i = 0; i < n; i++) {
         const vd_dataset_item *it = vd_dataset_entry(ds, i);
         vd_video v, r;
@@ -369,6 +372,23 @@ static int cmd_veval(int argc, char **argv) {
             frame_cnt[j]++;
         }
         if (groups > max_tl) max_tl = groups;
+        float *x = (v.frames - 1) % tc == 0
+                       ? malloc((size_t)3 * v.frames * v.height * v.width * sizeof *x)
+                       : NULL;
+        if (x) {
+            double dj[VD_VAE_EVAL_MAX_TL];
+            vd_vae_from_rgb(x, v.rgb, v.frames, v.height, v.width);
+            int steps = vd_vae_still_drift(vae, x, v.frames, v.height, v.width, dj,
+                                           VD_VAE_EVAL_MAX_TL, ws, &err);
+            if (steps < 0) fprintf(stderr, "vidit vae eval: %s: %s\n", it->path, err.message);
+            if (steps > VD_VAE_EVAL_MAX_TL) steps = VD_VAE_EVAL_MAX_TL;
+            for (int j = 0; j < steps; j++) {
+                drift[j] += dj[j];
+                drift_cnt[j]++;
+            }
+            if (steps > max_drift) max_drift = steps;
+            free(x);
+        }
         const vd_video *pair[2] = {&v, &r};
         for (int k = 0; k < 2; k++) {
             vd_eval_result res;
@@ -391,6 +411,12 @@ static int cmd_veval(int argc, char **argv) {
         printf("PSNR by latent frame");
         for (int j = 0; j < max_tl; j++) printf(" %.2f", frame_psnr[j] / frame_cnt[j]);
         printf(" dB\n");
+        if (max_drift) {
+            printf("still drift       ");
+            for (int j = 0; j < max_drift; j++) printf(" %.3f", drift[j] / drift_cnt[j]);
+            printf(" (first frame held still: mean |z[t+1] - z[t]| / latent std, t = 1..; "
+                   "ideal 0)\n");
+        }
         printf("encode            %.1f ms/video\n", ms_e / done);
         printf("decode            %.1f ms/video (streamed)\n", ms_d / done);
         for (int m = 0; m < NM; m++) {

@@ -1,6 +1,8 @@
-/* VAE model files, pixel conversion and the quality metrics (PSNR, SSIM). */
+/* VAE model files, pixel conversion and the quality metrics (PSNR, SSIM,
+ * the drift of a still video's latent). */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -157,4 +159,50 @@ double vd_ssim_rgb(const uint8_t *a, const uint8_t *b, int frames, int h, int w)
             }
     }
     return total / (double)count;
+}
+
+int vd_vae_still_drift(vd_vae *vae, const float *x, int T, int H, int W, double *drift, int max,
+                       vd_arena *ws, vd_error *err) {
+    if (T < 1 || H < 1 || W < 1) {
+        vd_fail(err, VD_ERR_ARG, "vae: still drift: %dx%dx%d video", T, H, W);
+        return -1;
+    }
+    int Tl, Hl, Wl;
+    vd_vae_latent_shape(vae, T, H, W, &Tl, &Hl, &Wl);
+    const int Z = vae->cfg.latent_channels;
+    const size_t plane = (size_t)H * W, lplane = (size_t)Hl * Wl;
+    float *still = malloc((size_t)3 * T * plane * sizeof *still);
+    float *z = malloc((size_t)Z * Tl * lplane * sizeof *z);
+    int steps = -1;
+    if (!still || !z) {
+        vd_fail(err, VD_ERR_NOMEM, "vae: still drift: out of memory");
+        goto done;
+    }
+    for (int c = 0; c < 3; c++)
+        for (int t = 0; t < T; t++)
+            memcpy(still + ((size_t)c * T + t) * plane, x + (size_t)c * T * plane,
+                   plane * sizeof *still);
+    if (vd_vae_encode(vae, still, 1, T, H, W, z, ws, err)) goto done;
+    /* In the units a diffusion model sees: each channel over its stored
+     * spread (or, without statistics, the latent's own rms). */
+    double sq = 0;
+    const size_t nz = (size_t)Z * Tl * lplane;
+    for (size_t i = 0; i < nz; i++) sq += (double)z[i] * z[i];
+    const double rms = sqrt(sq / (double)nz);
+    steps = Tl >= 3 ? Tl - 2 : 0;
+    for (int j = 0; j < steps && j < max; j++) {
+        double d = 0;
+        for (int c = 0; c < Z; c++) {
+            const double scale = vae->has_stats ? (double)vae->lstd[c] : rms;
+            const float *a = z + ((size_t)c * Tl + j + 1) * lplane, *b = a + lplane;
+            double dc = 0;
+            for (size_t i = 0; i < lplane; i++) dc += fabs((double)b[i] - a[i]);
+            d += scale > 0 ? dc / scale : 0.0;
+        }
+        drift[j] = d / ((double)Z * lplane);
+    }
+done:
+    free(still);
+    free(z);
+    return steps;
 }
