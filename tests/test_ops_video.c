@@ -1,8 +1,9 @@
 /* The video operators of the CPU backend: conv3d, groupnorm, up-sampling and
  * patchify. Goldens from PyTorch (tests/golden/gen_video.py), finite-
  * difference gradient checks of every backward, causality of the causal
- * convolution, chunked vol2col against a direct reference, and bit-identical
- * results for 1 and 2 threads. */
+ * convolution (zero or replicated padding, the latter also against the plain
+ * conv of an explicitly padded input), chunked vol2col against a direct
+ * reference, and bit-identical results for 1 and 2 threads. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -367,6 +368,11 @@ static void gradchecks_conv(void) {
     gradcheck_conv("conv 1x1x1 direct", f, 600);
     vd_conv3d_shape g = {1, 2, 2, 3, 5, 5, 1, 1, 1, 1, 2, 2, 0, 1, 0, 0};
     gradcheck_conv("conv 1x1x1 strided+padded", g, 700);
+    const int R = VD_CONV3D_CAUSAL_REPLICATE;
+    vd_conv3d_shape h = {2, 2, 3, 5, 4, 5, 3, 3, 3, 1, 1, 1, 0, 1, 1, R};
+    gradcheck_conv("conv causal replicate 3x3x3", h, 800);
+    vd_conv3d_shape i = {1, 3, 2, 7, 4, 4, 3, 3, 3, 2, 2, 2, 0, 1, 1, R};
+    gradcheck_conv("conv causal replicate 3x3x3 st2", i, 900);
 }
 
 typedef struct gn_ctx {
@@ -522,10 +528,10 @@ static void test_chunked(void) {
 
 /* ------------------------------------------------------------ causality */
 
-static void test_causality(void) {
+static void test_causality(int mode) {
     /* kt = 3, stride 2 in time: output frame to reads input frames
      * 2*to - 2 .. 2*to. */
-    vd_conv3d_shape s = {2, 3, 4, 7, 5, 4, 3, 3, 3, 2, 1, 1, 1, 1, 1, 1};
+    vd_conv3d_shape s = {2, 3, 4, 7, 5, 4, 3, 3, 3, 2, 1, 1, 1, 1, 1, mode};
     int To, Ho, Wo;
     vd_conv3d_out_size(&s, &To, &Ho, &Wo);
     size_t frame_in = (size_t)s.h_in * s.w_in, frame_out = (size_t)Ho * Wo;
@@ -560,6 +566,79 @@ static void test_causality(void) {
     free(b);
     free(y0);
     free(y1);
+}
+
+/* ------------------------------------------------- replicate padding */
+
+/* The reference: the plain conv (no time padding) of the input with frame 0
+ * written kt - 1 more times in front. The column matrices hold the same
+ * values in the same places and the products have the same shapes, so y and
+ * dw match bit for bit; dx sums the copies' gradients into frame 0 in
+ * another order. Also: the zero-padded conv agrees wherever no padding is
+ * read, and the replicated one is bit-identical for 1 and 2 threads. */
+static void test_replicate_reference(int st) {
+    vd_conv3d_shape s = {2, 3, 4, 7, 5, 6, 3, 3, 3, st, 1, 2, 0, 1, 1,
+                         VD_CONV3D_CAUSAL_REPLICATE};
+    int K = s.kt - 1, To, Ho, Wo, To2;
+    vd_conv3d_out_size(&s, &To, &Ho, &Wo);
+    vd_conv3d_shape p = s;
+    p.t_in += K;
+    p.causal = 0;
+    vd_conv3d_out_size(&p, &To2, NULL, NULL);
+    CHECK(To2 == To, "padded input gives %d frames, replicate %d", To2, To);
+    size_t fr = (size_t)s.h_in * s.w_in, nx = (size_t)s.batch * s.c_in * s.t_in * fr;
+    size_t np = (size_t)s.batch * s.c_in * p.t_in * fr, nw = (size_t)s.c_out * s.c_in * 27;
+    size_t ny = (size_t)s.batch * s.c_out * To * Ho * Wo;
+    float *x = rnd(nx, 91), *w = rnd(nw, 92), *b = rnd(4, 93), *dy = rnd(ny, 94), *xp = fl(np);
+    for (int bc = 0; bc < s.batch * s.c_in; bc++)
+        for (int t = 0; t < p.t_in; t++)
+            memcpy(xp + ((size_t)bc * p.t_in + t) * fr,
+                   x + ((size_t)bc * s.t_in + (t < K ? 0 : t - K)) * fr, fr * sizeof(float));
+    float *y = fl(ny), *yp = fl(ny), *yz = fl(ny), *dx = fl(nx), *dxp = fl(np), *dxf = fl(nx);
+    float *dw = fl(nw), *dwp = fl(nw), *y2 = fl(ny), *dx2 = fl(nx), *dw2 = fl(nw);
+    CHECK(vd_cpu_conv3d_fwd(y, x, w, b, &s, ws) == VD_OK, "replicate fwd");
+    CHECK(vd_cpu_conv3d_bwd(dx, dw, NULL, dy, x, w, &s, ws) == VD_OK, "replicate bwd");
+    CHECK(vd_cpu_conv3d_fwd(yp, xp, w, b, &p, ws) == VD_OK, "padded fwd");
+    CHECK(vd_cpu_conv3d_bwd(dxp, dwp, NULL, dy, xp, w, &p, ws) == VD_OK, "padded bwd");
+    CHECK(!memcmp(y, yp, ny * sizeof(float)), "st %d: replicate y != conv of the padded input",
+          st);
+    CHECK(!memcmp(dw, dwp, nw * sizeof(float)), "st %d: replicate dw != padded input's", st);
+    for (int bc = 0; bc < s.batch * s.c_in; bc++)
+        for (int t = 0; t < p.t_in; t++)
+            for (size_t i = 0; i < fr; i++)
+                dxf[((size_t)bc * s.t_in + (t < K ? 0 : t - K)) * fr + i] +=
+                    dxp[((size_t)bc * p.t_in + t) * fr + i];
+    char what[96];
+    snprintf(what, sizeof what, "replicate st %d: dx == padded input's, copies summed", st);
+    vt_close(what, dx, dxf, nx, 1e-5, 1e-5);
+    /* Output frame to reads input frames to*st - K .. to*st: with to*st >= K
+     * no padding, and the zero-padded conv gives the same bits. */
+    vd_conv3d_shape z = s;
+    z.causal = VD_CONV3D_CAUSAL_ZEROS;
+    CHECK(vd_cpu_conv3d_fwd(yz, x, w, b, &z, ws) == VD_OK, "zeros fwd");
+    size_t fo = (size_t)Ho * Wo;
+    int same = 1, differ = 0;
+    for (int bc = 0; bc < s.batch * s.c_out; bc++)
+        for (int to = 0; to < To; to++) {
+            int eq = !memcmp(y + ((size_t)bc * To + to) * fo, yz + ((size_t)bc * To + to) * fo,
+                             fo * sizeof(float));
+            if (to * st >= K) same &= eq;
+            else differ |= !eq;
+        }
+    CHECK(same && differ, "st %d: replicate vs zeros: unpadded frames same %d, padded differ %d",
+          st, same, differ);
+    vd_set_threads(1);
+    CHECK(vd_cpu_conv3d_fwd(y2, x, w, b, &s, ws) == VD_OK &&
+              vd_cpu_conv3d_bwd(dx2, dw2, NULL, dy, x, w, &s, ws) == VD_OK,
+          "replicate, 1 thread");
+    vd_set_threads(0);
+    CHECK(!memcmp(y, y2, ny * sizeof(float)) && !memcmp(dx, dx2, nx * sizeof(float)) &&
+              !memcmp(dw, dw2, nw * sizeof(float)),
+          "st %d: replicate differs with 1 and 2 threads", st);
+    printf("ok   causal replicate st %d == plain conv of frame 0 repeated %d times in front "
+           "(y, dw bit for bit, dx summed)\n", st, K);
+    float *f[] = {x, w, b, dy, xp, y, yp, yz, dx, dxp, dxf, dw, dwp, y2, dx2, dw2};
+    for (size_t k = 0; k < sizeof f / sizeof *f; k++) free(f[k]);
 }
 
 /* ----------------------------------------------------------- determinism */
@@ -691,7 +770,10 @@ int main(void) {
     gradcheck_upsample(1, 2, 2, 2);
     gradcheck_upsample(0, 1, 2, 3);
     gradcheck_upsample(1, 1, 2, 3);
-    test_causality();
+    test_causality(VD_CONV3D_CAUSAL_ZEROS);
+    test_causality(VD_CONV3D_CAUSAL_REPLICATE);
+    test_replicate_reference(1);
+    test_replicate_reference(2);
     test_chunked();
     test_threads(16, 4, 12, 3);
     test_threads(16, 3, 10, 1);

@@ -181,16 +181,20 @@ static void check_block(const char *what, vd_vae *v, const vd_vae_layer *list, i
     vd_arena_free(c.ws);
 }
 
-static void test_blocks_grad(void) {
+static void test_blocks_grad(int time_pad) {
     vd_vae_config cfg;
     tiny_config(&cfg);
+    cfg.time_pad = time_pad;
     vd_vae *v;
     vd_error err;
     CHECK(!vd_vae_new(&v, &cfg, 1, 3, NULL, &err), "%s", err.message);
     /* encoder: conv_in, block0, down0 (stride 2 in time and space), ... */
     CHECK(v->enc[2].kind == VD_VAE_L_CONV && v->enc[2].conv.st == 2, "down layer");
+    const char *pad = vd_vae_time_pad_name(time_pad);
+    char what[128];
     vd_vae_shape s_down = {4, 5, 6, 6};
-    check_block("down block (res + strided causal conv)", v, v->enc + 1, 2, s_down);
+    snprintf(what, sizeof what, "%s: down block (res + strided causal conv)", pad);
+    check_block(what, v, v->enc + 1, 2, s_down);
     /* decoder: conv_in, block(l2), up, conv, block(l1), up, conv, ... */
     int up = -1;
     for (int i = 0; i < v->n_dec; i++)
@@ -200,9 +204,11 @@ static void test_blocks_grad(void) {
         }
     CHECK(up > 0, "no temporal up layer");
     vd_vae_shape s_up = {8, 3, 3, 3};
-    if (up > 0) check_block("up block (res + nearest x2 dropping frame 0 + conv)", v, v->dec + up - 1, 3, s_up);
+    snprintf(what, sizeof what, "%s: up block (res + nearest x2 dropping frame 0 + conv)", pad);
+    if (up > 0) check_block(what, v, v->dec + up - 1, 3, s_up);
     vd_vae_shape s_out = {4, 5, 4, 4};
-    check_block("output head (norm + SiLU + conv)", v, v->dec + v->n_dec - 2, 2, s_out);
+    snprintf(what, sizeof what, "%s: output head (norm + SiLU + conv)", pad);
+    check_block(what, v, v->dec + v->n_dec - 2, 2, s_out);
     vd_vae_free(v);
 }
 
@@ -254,9 +260,10 @@ static void test_gaussian_grad(void) {
 
 /* ------------------------------------------------ causality and streaming */
 
-static void test_causality(void) {
+static void test_causality(int time_pad) {
     vd_vae_config cfg;
     tiny_config(&cfg);
+    cfg.time_pad = time_pad;
     vd_vae *v;
     vd_error err;
     CHECK(!vd_vae_new(&v, &cfg, 0, 4, NULL, &err), "%s", err.message);
@@ -301,7 +308,10 @@ static void test_causality(void) {
         }
     CHECK(same0, "latent frame 0 depends on frames after 0");
     /* Equal up to the gemm's rounding (other column counts, other blocking). */
-    vt_close("still image == frame 0 of a video", zi, first, 2 * lf, 1e-5, 1e-5);
+    char what[96];
+    snprintf(what, sizeof what, "time_pad %s: still image == frame 0 of a video",
+             vd_vae_time_pad_name(time_pad));
+    vt_close(what, zi, first, 2 * lf, 1e-5, 1e-5);
     free(img);
     free(zi);
     free(x);
@@ -355,8 +365,12 @@ static void test_stream_decode(void) {
     tiny_config(&cfg);
     cfg.dec_blocks[0] = 2;
     stream_decode_case("symmetric", &cfg);
+    cfg.time_pad = VD_VAE_TIME_PAD_REPLICATE;
+    stream_decode_case("time_pad replicate", &cfg);
     asym_config(&cfg);
     stream_decode_case("wide decoder", &cfg);
+    cfg.time_pad = VD_VAE_TIME_PAD_REPLICATE;
+    stream_decode_case("wide decoder, time_pad replicate", &cfg);
 }
 
 /* A decoder wider than its encoder: the layers take the decoder's widths
@@ -759,13 +773,15 @@ int main(void) {
     ops = vd_ops_cpu();
     test_resblock_grad(4, 4, 3);
     test_resblock_grad(4, 6, 1);
-    test_blocks_grad();
+    test_blocks_grad(VD_VAE_TIME_PAD_ZEROS);
+    test_blocks_grad(VD_VAE_TIME_PAD_REPLICATE);
     test_gaussian_grad();
     test_full_grad();
     test_full_grad_asym();
     test_golden_resblock();
     test_golden_blocks();
-    test_causality();
+    test_causality(VD_VAE_TIME_PAD_ZEROS);
+    test_causality(VD_VAE_TIME_PAD_REPLICATE);
     test_stream_decode();
     test_asymmetric_decoder();
     test_bad_input();

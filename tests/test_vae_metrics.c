@@ -31,14 +31,16 @@ static void test_psnr_latent_frames(void) {
     printf("ok   PSNR per latent frame (1, tc, tc, rest)\n");
 }
 
-/* A still video's latent, 4 latent frames. With time kernels of 1 only
- * the two stride-2 down-samplings (time kernel 3, causal) mix frames: latent
- * frame 1 still sees frame 0's own branch (coded next to the zero padding),
- * frames 2 and 3 see identical frames only, so the last step's drift is
- * exactly 0. With causal time kernels of 3 at every level the padding
- * reaches further, and the code of the same picture keeps moving. Returns
- * the drift of the last step (latent frame 2 to 3). */
-static double still_drift_of(int kt, int *steps) {
+/* A still video's latent, 4 latent frames. With zero time padding and
+ * time kernels of 1 only the two stride-2 down-samplings (time kernel 3,
+ * causal) mix frames: latent frame 1 still sees frame 0's own branch (coded
+ * next to the zero padding), frames 2 and 3 see identical frames only, so
+ * the last step's drift is exactly 0. With causal time kernels of 3 at every
+ * level the padding reaches further, and the code of the same picture keeps
+ * moving. Replicated padding shows every layer the same frames at every
+ * position. Writes both steps' drift and returns the largest |z[0] - z[t]|
+ * of the still video's latent over t. */
+static double still_drift_of(int kt, int time_pad, int *steps, double drift[2]) {
     vd_vae_config c;
     vd_vae_config_default(&c);
     c.levels = 3;
@@ -52,32 +54,60 @@ static double still_drift_of(int kt, int *steps) {
     c.down_time[0] = c.down_time[1] = 1;
     c.latent_channels = 2;
     c.groups = 2;
-    enum { T = 13, H = 16, W = 16 }; /* 4 latent frames: 2 steps after frame 1 */
+    c.time_pad = time_pad;
+    enum { T = 13, H = 16, W = 16, Tl = 4, LP = (H / 4) * (W / 4) };
     vd_vae *v = NULL;
     vd_error err;
     CHECK(!vd_vae_new(&v, &c, 0, 5, NULL, &err), "%s", err.message);
-    float *x = malloc(sizeof(float) * 3 * T * H * W);
+    float *x = malloc(sizeof(float) * 3 * T * H * W), *z = malloc(sizeof(float) * 2 * Tl * LP);
     for (int i = 0; i < 3 * T * H * W; i++) x[i] = (float)sin(0.37 * i);
     vd_arena *ws = vd_arena_new(NULL, 0);
     double d[8] = {0};
     *steps = vd_vae_still_drift(v, x, T, H, W, d, 8, ws, &err);
+    drift[0] = d[0];
+    drift[1] = d[1];
     CHECK(vd_vae_still_drift(v, x, 0, H, W, d, 8, ws, &err) == -1 && strstr(err.message, "0x"),
           "a 0-frame video: %s", err.message);
     CHECK(vd_vae_still_drift(v, x, 5, H, W, d, 8, ws, &err) == 0, "2 latent frames: no step");
+    /* The still video itself, for latent frame 0 (which the drift leaves out). */
+    for (int ci = 0; ci < 3; ci++)
+        for (int t = 1; t < T; t++)
+            memcpy(x + ((size_t)ci * T + t) * H * W, x + (size_t)ci * T * H * W,
+                   sizeof(float) * H * W);
+    CHECK(!vd_vae_encode(v, x, 1, T, H, W, z, ws, &err), "%s", err.message);
+    double first = 0;
+    for (int ci = 0; ci < 2; ci++)
+        for (int t = 1; t < Tl; t++)
+            for (int i = 0; i < LP; i++) {
+                double e = fabs((double)z[(ci * Tl + t) * LP + i] - z[ci * Tl * LP + i]);
+                if (e > first) first = e;
+            }
     vd_arena_free(ws);
     free(x);
+    free(z);
     vd_vae_free(v);
-    return d[1];
+    return first;
 }
 
 static void test_still_drift(void) {
-    int steps1, steps3;
-    double d1 = still_drift_of(1, &steps1), d3 = still_drift_of(3, &steps3);
-    CHECK(steps1 == 2 && steps3 == 2, "steps %d, %d (want 2)", steps1, steps3);
-    CHECK(d1 == 0.0, "time kernels 1: drift %.3g from latent frame 2 to 3, want 0", d1);
-    CHECK(d3 > 1e-3, "time kernels 3: drift %.3g from latent frame 2 to 3, want > 0", d3);
+    int steps1, steps3, stepsr;
+    double d1[2], d3[2], dr[2];
+    still_drift_of(1, VD_VAE_TIME_PAD_ZEROS, &steps1, d1);
+    double f3 = still_drift_of(3, VD_VAE_TIME_PAD_ZEROS, &steps3, d3);
+    double fr = still_drift_of(3, VD_VAE_TIME_PAD_REPLICATE, &stepsr, dr);
+    CHECK(steps1 == 2 && steps3 == 2 && stepsr == 2, "steps %d, %d, %d (want 2)", steps1,
+          steps3, stepsr);
+    CHECK(d1[1] == 0.0, "time kernels 1: drift %.3g from latent frame 2 to 3, want 0", d1[1]);
+    CHECK(d3[1] > 1e-3, "time kernels 3: drift %.3g from latent frame 2 to 3, want > 0", d3[1]);
+    CHECK(dr[0] == 0.0 && dr[1] == 0.0, "time_pad replicate: drift %.3g, %.3g, want 0, 0", dr[0],
+          dr[1]);
+    CHECK(f3 > 1e-3, "zeros: latent frame 0 of a still video within %.3g of the others", f3);
+    CHECK(fr == 0.0, "time_pad replicate: latent frame 0 of a still video %.3g off the others",
+          fr);
     printf("ok   still drift, latent frame 2 to 3: %.2g with time kernels 1, %.3f with causal "
-           "kernels 3\n", d1, d3);
+           "kernels 3\n", d1[1], d3[1]);
+    printf("ok   still drift with time_pad replicate (kernels 3): %.2g, %.2g; latent frame 0 vs "
+           "the others: max |dz| %.2g (zeros: %.3g)\n", dr[0], dr[1], fr, f3);
 }
 
 int main(void) {

@@ -1,6 +1,7 @@
-/* The causal video VAE's configs and training: dec_channels and
- * dec_time_kernels, a tiny overfitting run, checkpoints and resume, a new
- * decoder on a frozen encoder (--init), foreground loss weights. */
+/* The causal video VAE's configs and training: dec_channels,
+ * dec_time_kernels and time_pad, a tiny overfitting run, checkpoints and
+ * resume, a new decoder on a frozen encoder (--init), foreground loss
+ * weights. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -336,7 +337,9 @@ static void test_train_new_decoder(void) {
         {INIT_MODEL, INIT_MODEL ",\"dec_channels\":[16,24,32]", "",
          "a new decoder can start from a model only with \"freeze_encoder\": true", 1},
         {INIT_MODEL, INIT_MODEL ",\"dec_channels\":[16,24,32]", "\"freeze_encoder\":true,",
-         "no latent statistics", 0}};
+         "no latent statistics", 0},
+        {INIT_MODEL, INIT_MODEL ",\"time_pad\":\"replicate\"", "\"freeze_encoder\":true,",
+         "its time_pad is \"zeros\", the config's \"replicate\"", 1}};
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
         snprintf(path, sizeof path, "%s/init%zu.safetensors", dir, k);
         write_model(path, bad[k].init_model, bad[k].stats, 12);
@@ -464,7 +467,53 @@ static void test_config_decoder(void) {
            "errors named (%s)\n", err.message);
 }
 
+/* time_pad: "zeros" by default and then not written (old configs read and
+ * write as before), "replicate" parsed, written and read back; anything
+ * else refused with the key and the value named. */
+static void test_config_time_pad(void) {
+    vd_vae_config c, c2;
+    vd_error err;
+    const char *base = "{\"channels\":[8,16,16],\"time_kernels\":[1,3,3],\"groups\":4";
+    char text[512];
+    const char *ends[3] = {"}", ",\"time_pad\":\"zeros\"}", ",\"time_pad\":\"replicate\"}"};
+    for (int k = 0; k < 3; k++) {
+        snprintf(text, sizeof text, "%s%s", base, ends[k]);
+        CHECK(!parse_model(&c, text, &err), "%s", err.message);
+        int want = k == 2 ? VD_VAE_TIME_PAD_REPLICATE : VD_VAE_TIME_PAD_ZEROS;
+        CHECK(c.time_pad == want, "%s: time_pad %d, want %d", ends[k], c.time_pad, want);
+        vd_strbuf s;
+        vd_strbuf_init(&s);
+        vd_vae_config_json(&s, &c);
+        const char *json = vd_strbuf_cstr(&s);
+        CHECK(k == 2 ? strstr(json, "\"time_pad\":\"replicate\"") != NULL
+                     : strstr(json, "time_pad") == NULL,
+              "%s written as %s", ends[k], json);
+        CHECK(!parse_model(&c2, json, &err) && c2.time_pad == want &&
+                  !vd_vae_config_diff(&c, &c2, NULL, 0),
+              "round trip of %s: %s", json, err.message);
+        vd_strbuf_free(&s);
+    }
+    const char *bad[3][2] = {{",\"time_pad\":\"reflect\"}", "\"time_pad\" is \"reflect\""},
+                             {",\"time_pad\":\"\"}", "\"time_pad\" is \"\""},
+                             {",\"time_pad\":1}", "'time_pad' must be a string"}};
+    for (int k = 0; k < 3; k++) {
+        snprintf(text, sizeof text, "%s%s", base, bad[k][0]);
+        err.message[0] = '\0';
+        CHECK(parse_model(&c2, text, &err) != VD_OK && strstr(err.message, bad[k][1]),
+              "%s: accepted or unclear: %s", bad[k][0], err.message);
+    }
+    small_config(&c2);
+    c2.time_pad = 2;
+    CHECK(vd_vae_config_check(&c2, &err) == VD_ERR_ARG && strstr(err.message, "time_pad 2"),
+          "time_pad 2 accepted: %s", err.message);
+    snprintf(text, sizeof text, "%s%s", base, bad[0][0]);
+    parse_model(&c2, text, &err);
+    printf("ok   time_pad: default not written, replicate round trip, errors named (%s)\n",
+           err.message);
+}
+
 int main(void) {
+    test_config_time_pad();
     test_config_decoder();
     test_foreground_weights();
     test_overfit();

@@ -19,7 +19,12 @@ static vd_status add_conv(vd_vae *v, vd_vae_layer *list, int *n, const char *nam
     vd_vae_layer *l = &list[(*n)++];
     memset(l, 0, sizeof *l);
     l->kind = VD_VAE_L_CONV;
-    return vd_conv3d_declare(&l->conv, v->params, name, cin, cout, kt, 3, 3, st, ss, ss, err);
+    vd_status status = vd_conv3d_declare(&l->conv, v->params, name, cin, cout, kt, 3, 3, st, ss,
+                                         ss, err);
+    /* Every causal conv pads the same way, the strided time down-samplings
+     * and the convs after a temporal up-sampling included. */
+    l->conv.replicate = v->cfg.time_pad == VD_VAE_TIME_PAD_REPLICATE;
+    return status;
 }
 
 static vd_status add_res(vd_vae *v, vd_vae_layer *list, int *n, const char *name, int c,
@@ -27,7 +32,9 @@ static vd_status add_res(vd_vae *v, vd_vae_layer *list, int *n, const char *name
     vd_vae_layer *l = &list[(*n)++];
     memset(l, 0, sizeof *l);
     l->kind = VD_VAE_L_RES;
-    return vd_resblock_declare(&l->res, v->params, name, c, c, kt, v->cfg.groups, err);
+    vd_status st = vd_resblock_declare(&l->res, v->params, name, c, c, kt, v->cfg.groups, err);
+    vd_resblock_set_replicate(&l->res, v->cfg.time_pad == VD_VAE_TIME_PAD_REPLICATE);
+    return st;
 }
 
 static vd_status add_normact(vd_vae *v, vd_vae_layer *list, int *n, const char *name, int c,

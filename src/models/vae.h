@@ -58,8 +58,16 @@ typedef struct vd_vae_config {
     int head_norm;                          /* 1 (default): GroupNorm + SiLU before the
                                                encoder's and decoder's output convs; 0: SiLU
                                                only. groups == 0 drops every norm. */
+    int time_pad;                           /* the causal convs' padding in front of frame
+                                               0: VD_VAE_TIME_PAD_ZEROS (the default) or
+                                               _REPLICATE (copies of frame 0, so a still
+                                               video codes to the same latent frame at
+                                               every position, frame 0 included) */
     float logvar_min, logvar_max;           /* clamp of the log-variance */
 } vd_vae_config;
+
+/* vd_vae_config.time_pad; "time_pad": "zeros" or "replicate" in a config. */
+enum { VD_VAE_TIME_PAD_ZEROS = 0, VD_VAE_TIME_PAD_REPLICATE = 1 };
 
 /* 4 levels (16, 32, 64, 64), 8x space, 4x time, Z = 8, 2 groups: the measured
  * default (per-frame GroupNorm with 2 channels per group squashes a flat
@@ -70,21 +78,26 @@ void vd_vae_config_default(vd_vae_config *c);
  * (which place the downs: space at the first log2(sc) transitions, time at the
  * first log2(tc)), or explicit down_space / down_time arrays; dec_channels and
  * dec_time_kernels (arrays, one entry per level) give the decoder its own
- * widths and time kernels, and equal channels / time_kernels when missing.
+ * widths and time kernels, and equal channels / time_kernels when missing;
+ * time_pad ("zeros" or "replicate") the causal padding.
  * Missing members keep c's values. Errors name the member. */
 vd_status vd_vae_config_from_json(vd_vae_config *c, const vd_json *model, vd_error *err);
 /* Checks ranges and divisibility. */
 vd_status vd_vae_config_check(const vd_vae_config *c, vd_error *err);
 /* Appends the config as one JSON object (what from_json reads back).
  * dec_channels and dec_time_kernels are written only where they differ
- * from the encoder's, so a symmetric model's config reads as it always did. */
+ * from the encoder's, and time_pad only when it is not "zeros", so a
+ * symmetric zero-padded model's config reads as it always did. */
 void vd_vae_config_json(vd_strbuf *s, const vd_vae_config *c);
 /* The decoder's channels and time kernel at level l. */
 int vd_vae_dec_channels(const vd_vae_config *c, int l);
 int vd_vae_dec_kt(const vd_vae_config *c, int l);
+/* "zeros" or "replicate" (the config's spelling), "?" for another value. */
+const char *vd_vae_time_pad_name(int time_pad);
 /* Which halves of the network two configs build differently (names or
  * shapes of parameters): VD_VAE_DIFF_ENCODER and/or VD_VAE_DIFF_DECODER, 0
- * when every layer is the same (the log-variance clamp is not a layer).
+ * when every layer is the same (the log-variance clamp and time_pad are not
+ * layers: compare time_pad apart where what the encoder computes matters).
  * Members both halves use (levels, downs, latent_channels, groups,
  * head_norm) set both bits. `what` (may be NULL) receives the first
  * difference, the encoder's first ("channels[1]: 32 vs 48"). */

@@ -121,6 +121,16 @@ vd_status vd_vae_config_from_json(vd_vae_config *c, const vd_json *m, vd_error *
     int hb;
     if ((st = vd_json_get_bool(m, "head_norm", c->head_norm, &hb, err))) return st;
     c->head_norm = hb;
+    const char *tp = NULL;
+    if ((st = vd_json_get_str(m, "time_pad", NULL, &tp, err))) return st;
+    if (tp && !strcmp(tp, "zeros"))
+        c->time_pad = VD_VAE_TIME_PAD_ZEROS;
+    else if (tp && !strcmp(tp, "replicate"))
+        c->time_pad = VD_VAE_TIME_PAD_REPLICATE;
+    else if (tp)
+        return vd_fail(err, VD_ERR_FORMAT,
+                       "vae config: \"time_pad\" is \"%s\" (want \"zeros\" or "
+                       "\"replicate\")", tp);
     double d;
     if ((st = vd_json_get_num(m, "logvar_min", c->logvar_min, &d, err))) return st;
     c->logvar_min = (float)d;
@@ -169,9 +179,21 @@ vd_status vd_vae_config_check(const vd_vae_config *c, vd_error *err) {
             return vd_fail(err, VD_ERR_ARG,
                            "vae config: dec_time_kernels[%d] = %d (want 1 or 3)", i, dk);
     }
+    if (c->time_pad != VD_VAE_TIME_PAD_ZEROS && c->time_pad != VD_VAE_TIME_PAD_REPLICATE)
+        return vd_fail(err, VD_ERR_ARG,
+                       "vae config: time_pad %d (want %d, zeros, or %d, replicate)", c->time_pad,
+                       VD_VAE_TIME_PAD_ZEROS, VD_VAE_TIME_PAD_REPLICATE);
     if (!(c->logvar_min < c->logvar_max))
         return vd_fail(err, VD_ERR_ARG, "vae config: logvar_min >= logvar_max");
     return VD_OK;
+}
+
+const char *vd_vae_time_pad_name(int time_pad) {
+    switch (time_pad) {
+    case VD_VAE_TIME_PAD_ZEROS: return "zeros";
+    case VD_VAE_TIME_PAD_REPLICATE: return "replicate";
+    default: return "?";
+    }
 }
 
 static void json_ints(vd_strbuf *s, const char *key, const int *v, int n) {
@@ -223,6 +245,10 @@ void vd_vae_config_json(vd_strbuf *s, const vd_vae_config *c) {
     vd_strbuf_json_number(s, c->logvar_min);
     vd_strbuf_puts(s, ",\"logvar_max\":");
     vd_strbuf_json_number(s, c->logvar_max);
+    /* Written only when not the default, as the decoder lists above: a
+     * zero-padded model's config text does not change. */
+    if (c->time_pad != VD_VAE_TIME_PAD_ZEROS)
+        vd_strbuf_printf(s, ",\"time_pad\":\"%s\"", vd_vae_time_pad_name(c->time_pad));
     vd_strbuf_puts(s, "}");
 }
 

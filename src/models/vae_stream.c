@@ -1,6 +1,7 @@
 /* Streamed decoding: one latent frame at a time through the decoder, each
- * causal conv keeping its last kt - 1 input frames between chunks (zeros
- * before the first chunk: exactly the causal padding), so the result equals
+ * causal conv keeping its last kt - 1 input frames between chunks (before
+ * the first chunk, the causal padding: zeros, or copies of the conv's first
+ * input frame with time_pad "replicate"), so the result equals
  * the whole-video pass and the arena holds one chunk's activations, however
  * long the video. Latent frame 0 gives one video frame; every later one gives
  * tc frames (the up-samplings drop their leading copies on chunk 0 only). */
@@ -27,11 +28,11 @@ static vd_status stream_layer(const vd_vae *v, const vd_vae_layer *l, float *y, 
     const vd_ops *ops = v->ops;
     switch (l->kind) {
     case VD_VAE_L_CONV:
-        return vd_conv3d_forward_stream(ops, &l->conv, v->params, y, x, c1, B, s.T, s.H, s.W,
-                                        ws);
+        return vd_conv3d_forward_stream(ops, &l->conv, v->params, y, x, c1, first, B, s.T, s.H,
+                                        s.W, ws);
     case VD_VAE_L_RES:
-        return vd_resblock_forward_stream(ops, &l->res, v->params, y, x, c1, c2, B, s.T, s.H,
-                                          s.W, ws);
+        return vd_resblock_forward_stream(ops, &l->res, v->params, y, x, c1, c2, first, B, s.T,
+                                          s.H, s.W, ws);
     case VD_VAE_L_UP:
         if (first) return vd_vae_layer_forward(v, l, y, x, B, s, ws, NULL);
         ops->upsample_nearest_fwd(y, x, B * s.C, s.T, s.H, s.W, l->ft, l->fs, l->fs);

@@ -54,7 +54,7 @@ void vd_conv3d_geometry(const vd_conv3d *c, int B, int T, int H, int W,
     s->sw = c->sw;
     s->ph = c->kh / 2;
     s->pw = c->kw / 2;
-    s->causal = 1;
+    s->causal = c->replicate ? VD_CONV3D_CAUSAL_REPLICATE : VD_CONV3D_CAUSAL_ZEROS;
 }
 
 void vd_conv3d_out(const vd_conv3d *c, int T, int H, int W, int *To, int *Ho, int *Wo) {
@@ -85,12 +85,24 @@ size_t vd_conv3d_cache_size(const vd_conv3d *c, int B, int H, int W) {
 }
 
 vd_status vd_conv3d_forward_stream(const vd_ops *ops, const vd_conv3d *c, vd_params *p,
-                                   float *y, const float *x, float *cache, int B,
+                                   float *y, const float *x, float *cache, int first, int B,
                                    int Tn, int H, int W, vd_arena *ws) {
     if (c->st != 1) return VD_ERR_ARG;
     int K = c->kt - 1;
     if (K == 0) return vd_conv3d_forward(ops, c, p, y, x, B, Tn, H, W, ws);
+    if (Tn < 1) return VD_ERR_ARG;
     size_t plane = (size_t)H * W;
+    if (first) {
+        /* The whole-video pass pads with these same frames. */
+        for (int bc = 0; bc < B * c->cin; bc++)
+            for (int k = 0; k < K; k++) {
+                float *ck = cache + ((size_t)bc * K + k) * plane;
+                if (c->replicate)
+                    memcpy(ck, x + (size_t)bc * Tn * plane, plane * sizeof(float));
+                else
+                    memset(ck, 0, plane * sizeof(float));
+            }
+    }
     int Tw = K + Tn;
     size_t mark = vd_arena_mark(ws);
     float *win = vd_arena_floats(ws, (size_t)B * c->cin * Tw * plane);

@@ -1,7 +1,8 @@
 /* A 3D convolution layer: its parameters (by handle into a vd_params block)
- * and its geometry. Time is always padded causally (kt - 1 zero frames in
- * front, none behind) and space "same" (kh / 2, kw / 2), so a layer's output
- * frame t sees input frames <= t only.
+ * and its geometry. Time is always padded causally (kt - 1 frames in front,
+ * none behind: zeros, or copies of the first frame when `replicate` is set)
+ * and space "same" (kh / 2, kw / 2) with zeros, so a layer's output frame t
+ * sees input frames <= t only.
  *
  * Streaming: a causal conv can run chunk by chunk in time when it keeps the
  * last kt - 1 input frames of the previous chunk (the "causal cache"); the
@@ -20,6 +21,8 @@ typedef struct vd_conv3d {
     int cin, cout;
     int kt, kh, kw;
     int st, sh, sw;
+    int replicate; /* the causal time padding repeats frame 0 (0, the default: zeros);
+                      set after vd_conv3d_declare */
     size_t w, b; /* parameter handles: weight (cout, cin, kt, kh, kw), bias (cout) */
 } vd_conv3d;
 
@@ -49,10 +52,11 @@ vd_status vd_conv3d_backward(const vd_ops *ops, const vd_conv3d *c, vd_params *p
 /* Floats of the causal cache of a stride-1 (in time) layer: (B, cin, kt-1, H, W). */
 size_t vd_conv3d_cache_size(const vd_conv3d *c, int B, int H, int W);
 /* One chunk of Tn frames through a layer with time stride 1: cache holds the
- * previous kt - 1 input frames (zeros before the first chunk, which is the
- * causal padding) and is updated. Scratch comes from ws. */
+ * previous kt - 1 input frames and is updated. On the first chunk (`first`
+ * set) its contents are ignored: it is filled with the causal padding, zeros
+ * or copies of x's frame 0. Scratch comes from ws. */
 vd_status vd_conv3d_forward_stream(const vd_ops *ops, const vd_conv3d *c, vd_params *p,
-                                   float *y, const float *x, float *cache, int B,
+                                   float *y, const float *x, float *cache, int first, int B,
                                    int Tn, int H, int W, vd_arena *ws);
 
 #endif

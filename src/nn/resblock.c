@@ -131,6 +131,11 @@ vd_status vd_resblock_declare(vd_resblock *r, vd_params *p, const char *name, in
     return VD_OK;
 }
 
+void vd_resblock_set_replicate(vd_resblock *r, int replicate) {
+    /* The skip conv is 1x1x1: it pads nothing. */
+    r->conv1.replicate = r->conv2.replicate = replicate != 0;
+}
+
 void vd_resblock_init(const vd_resblock *r, vd_params *p, vd_rng *rng) {
     vd_normact_init(&r->norm1, p);
     vd_normact_init(&r->norm2, p);
@@ -218,8 +223,8 @@ done:
 
 vd_status vd_resblock_forward_stream(const vd_ops *ops, const vd_resblock *r,
                                      vd_params *p, float *y, const float *x,
-                                     float *cache1, float *cache2, int B, int Tn,
-                                     int H, int W, vd_arena *ws) {
+                                     float *cache1, float *cache2, int first, int B,
+                                     int Tn, int H, int W, vd_arena *ws) {
     size_t in = (size_t)B * r->cin * Tn * H * W, out = (size_t)B * r->cout * Tn * H * W;
     size_t mark = vd_arena_mark(ws);
     vd_status st = VD_ERR_NOMEM;
@@ -228,10 +233,12 @@ vd_status vd_resblock_forward_stream(const vd_ops *ops, const vd_resblock *r,
     float *a2 = vd_arena_floats(ws, out);
     if (!a1 || !h || !a2) goto done;
     if ((st = vd_normact_forward(ops, &r->norm1, p, a1, x, B, Tn, H, W, ws, NULL))) goto done;
-    if ((st = vd_conv3d_forward_stream(ops, &r->conv1, p, h, a1, cache1, B, Tn, H, W, ws)))
+    if ((st = vd_conv3d_forward_stream(ops, &r->conv1, p, h, a1, cache1, first, B, Tn, H, W,
+                                       ws)))
         goto done;
     if ((st = vd_normact_forward(ops, &r->norm2, p, a2, h, B, Tn, H, W, ws, NULL))) goto done;
-    if ((st = vd_conv3d_forward_stream(ops, &r->conv2, p, y, a2, cache2, B, Tn, H, W, ws)))
+    if ((st = vd_conv3d_forward_stream(ops, &r->conv2, p, y, a2, cache2, first, B, Tn, H, W,
+                                       ws)))
         goto done;
     st = add_skip(ops, r, p, y, x, B, Tn, H, W, ws);
 done:

@@ -74,11 +74,16 @@ vd_status vd_resblock_backward(const vd_ops *ops, const vd_resblock *r, vd_param
                                const vd_resblock_acts *acts, int B, int T, int H, int W,
                                vd_arena *ws);
 
+/* The causal time padding of both convs: copies of the first frame
+ * (replicate set) or zeros (the default). */
+void vd_resblock_set_replicate(vd_resblock *r, int replicate);
+
 /* Streaming inference: the two causal caches, each
- * vd_conv3d_cache_size(conv) floats, zeroed before the first chunk. */
+ * vd_conv3d_cache_size(conv) floats; `first` marks the first chunk, whose
+ * caches are filled with the padding (vd_conv3d_forward_stream). */
 vd_status vd_resblock_forward_stream(const vd_ops *ops, const vd_resblock *r,
                                      vd_params *p, float *y, const float *x,
-                                     float *cache1, float *cache2, int B, int Tn,
-                                     int H, int W, vd_arena *ws);
+                                     float *cache1, float *cache2, int first, int B,
+                                     int Tn, int H, int W, vd_arena *ws);
 
 #endif

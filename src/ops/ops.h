@@ -37,10 +37,16 @@ typedef struct vd_conv3d_shape {
     int kt, kh, kw;          /* kernel */
     int st, sh, sw;          /* stride */
     int pt, ph, pw;          /* zero padding on each side */
-    int causal;              /* if set, time is padded with kt - 1 frames at
-                                the front (replicating nothing: zeros) and none
-                                at the back, and pt is ignored */
+    int causal;              /* 0, or a VD_CONV3D_CAUSAL_* mode: time is padded
+                                with kt - 1 frames at the front and none at the
+                                back, and pt is ignored */
 } vd_conv3d_shape;
+
+/* Causal time padding (vd_conv3d_shape.causal). ZEROS pads with zero frames;
+ * REPLICATE with copies of frame 0, so that a still video gives the same
+ * output at every frame (frame 0 included) and frame 0 still sees itself
+ * alone. Backward adds the gradient that reaches the copies to frame 0's. */
+enum { VD_CONV3D_CAUSAL_ZEROS = 1, VD_CONV3D_CAUSAL_REPLICATE = 2 };
 
 /* Output extent of a convolution: t_out, h_out, w_out. */
 void vd_conv3d_out_size(const vd_conv3d_shape *s, int *t_out, int *h_out, int *w_out);

@@ -275,6 +275,16 @@ static vd_status init_from(vd_vae *v, const char *path, int frozen, int *stats,
         vd_fail_prefix(err, st, "vae train: --init: ");
         goto done;
     }
+    /* Not a layer, so config_diff passes it; but a frozen encoder that pads
+     * otherwise codes other latents than the ones a diffusion model learned.
+     * A whole model may be fine-tuned into the other padding. */
+    if (frozen && ic.time_pad != mc->time_pad) {
+        st = vd_fail(err, VD_ERR_ARG,
+                     "vae train: --init %s: its time_pad is \"%s\", the config's \"%s\": a "
+                     "frozen encoder must pad as it was trained", path,
+                     vd_vae_time_pad_name(ic.time_pad), vd_vae_time_pad_name(mc->time_pad));
+        goto done;
+    }
     int diff = vd_vae_config_diff(&ic, mc, what, sizeof what);
     if (diff & VD_VAE_DIFF_ENCODER) {
         st = vd_fail(err, VD_ERR_SHAPE,

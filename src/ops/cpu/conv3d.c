@@ -63,6 +63,7 @@ void vd_conv3d_out_size(const vd_conv3d_shape *s, int *t_out, int *h_out, int *w
 typedef struct geom {
     int cin, cout, T, H, W, kt, kh, kw, st, sh, sw;
     int tfront, ph, pw; /* zero frames/rows/columns before the input */
+    int replicate;      /* the tfront frames are copies of frame 0, not zeros */
     int To, Ho, Wo;
     size_t kvol;   /* kt*kh*kw */
     size_t K;      /* cin*kvol: rows of the column matrix */
@@ -86,6 +87,7 @@ static void geom_init(geom *g, const vd_conv3d_shape *s) {
     g->sh = s->sh;
     g->sw = s->sw;
     g->tfront = s->causal ? s->kt - 1 : s->pt;
+    g->replicate = s->causal == VD_CONV3D_CAUSAL_REPLICATE;
     g->ph = s->ph;
     g->pw = s->pw;
     vd_conv3d_out_size(s, &g->To, &g->Ho, &g->Wo);
@@ -137,6 +139,7 @@ static void vol2col(float *col, const float *x, const geom *g, int r0, int nr) {
             int row = r0 + q;
             int to = row / g->Ho, ho = row % g->Ho;
             int t = to * g->st - g->tfront + dt;
+            if (t < 0 && g->replicate) t = 0;
             int h = ho * g->sh - g->ph + dh;
             float *o = out + (size_t)q * g->Wo;
             if (t < 0 || t >= g->T || h < 0 || h >= g->H) {
@@ -175,6 +178,9 @@ static void col2vol(float *dx, const float *dcol, const geom *g, int r0, int nr)
                 int row = r0 + q;
                 int to = row / g->Ho, ho = row % g->Ho;
                 int t = to * g->st - g->tfront + dt;
+                /* A replicated frame's gradient is frame 0's: this thread owns
+                 * channel c, so the sum stays in a fixed order. */
+                if (t < 0 && g->replicate) t = 0;
                 int h = ho * g->sh - g->ph + dh;
                 if (t < 0 || t >= g->T || h < 0 || h >= g->H) continue;
                 const float *i = in + (size_t)q * g->Wo;
