@@ -1,4 +1,5 @@
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -167,6 +168,20 @@ void vt_golden_close(vt_golden *g) {
     if (!g) return;
     vd_st_close(g->file);
     free(g);
+}
+
+int vt_same_safetensors(const char *a, const char *b) {
+    vd_st_file *fa = NULL, *fb = NULL;
+    int same = vd_st_open(&fa, a, NULL) == VD_OK && vd_st_open(&fb, b, NULL) == VD_OK &&
+               vd_st_count(fa) == vd_st_count(fb);
+    for (size_t i = 0; same && i < vd_st_count(fa); i++) {
+        const vd_st_tensor *ta = vd_st_at(fa, i), *tb = vd_st_find(fb, ta->name);
+        same = tb && ta->nbytes == tb->nbytes && !memcmp(ta->data, tb->data, ta->nbytes);
+        if (!same) fprintf(stderr, "tensor %s differs\n", ta->name);
+    }
+    vd_st_close(fa);
+    vd_st_close(fb);
+    return same;
 }
 
 int vt_quick(void) {

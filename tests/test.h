@@ -61,6 +61,9 @@ void vt_golden_close(vt_golden *g);
 
 /* 1 when VIDIT_TEST_QUICK is set (the sanitizer build): shrink slow tests. */
 int vt_quick(void);
+/* 1 when two safetensors files hold the same tensors, byte for byte (names
+ * those that differ on stderr). */
+int vt_same_safetensors(const char *a, const char *b);
 
 /* Prints a summary; returns the process exit code. */
 int vt_result(const char *name);

@@ -225,20 +225,6 @@ static void test_train_generate(char *model_out) {
     vd_t2v_free(m);
 }
 
-static int same_tensors(const char *pa, const char *pb) {
-    vd_st_file *a = NULL, *b = NULL;
-    int same = vd_st_open(&a, pa, NULL) == VD_OK && vd_st_open(&b, pb, NULL) == VD_OK &&
-               vd_st_count(a) == vd_st_count(b);
-    for (size_t i = 0; same && i < vd_st_count(a); i++) {
-        const vd_st_tensor *x = vd_st_at(a, i), *y = vd_st_find(b, x->name);
-        same = y && x->nbytes == y->nbytes && !memcmp(x->data, y->data, x->nbytes);
-        if (!same) fprintf(stderr, "tensor %s differs\n", x->name);
-    }
-    vd_st_close(a);
-    vd_st_close(b);
-    return same;
-}
-
 static void test_resume(void) {
     char cfg[256], straight[256], split[256], pa[300], pb[300];
     snprintf(cfg, sizeof cfg, "%s/resume.json", root);
@@ -255,7 +241,7 @@ static void test_resume(void) {
           "cache rebuilt %d", (long long)r.step, r.resumed, r.cache_rebuilt);
     snprintf(pa, sizeof pa, "%s/checkpoint.safetensors", straight);
     snprintf(pb, sizeof pb, "%s/checkpoint.safetensors", split);
-    CHECK(same_tensors(pa, pb), "20 + resume + 20 steps differ from 40 straight");
+    CHECK(vt_same_safetensors(pa, pb), "20 + resume + 20 steps differ from 40 straight");
 }
 
 /* Copies a text file, replacing the first occurrence of `from` by `to`;

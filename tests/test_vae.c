@@ -659,23 +659,33 @@ static double full_loss(void *vctx) {
     return L.loss;
 }
 
+enum { FULL_NX = 2 * 3 * 5 * 8 * 8 }; /* the batch: two clips of 8x8x5 */
+
+/* A model of config cfg (init seed), a random batch (fill seed), and a copy
+ * of the gradients of one training step. */
+static float *full_setup(full_ctx *c, const vd_vae_config *cfg, uint64_t seed, uint64_t fill) {
+    vd_error err;
+    CHECK(!vd_vae_new(&c->v, cfg, 1, seed, NULL, &err), "%s", err.message);
+    c->x = malloc(FULL_NX * 4);
+    vt_fill_uniform(c->x, FULL_NX, fill);
+    c->w = NULL;
+    c->ws = vd_arena_new(NULL, 0);
+    vd_params *P = c->v->params;
+    vd_params_zero_grad(P);
+    full_loss(c);
+    size_t np = vd_params_numel(P);
+    float *g = malloc(np * 4);
+    memcpy(g, vd_params_all_grad(P), np * 4);
+    return g;
+}
+
 static void test_full_grad(void) {
     vd_vae_config cfg;
     tiny_config(&cfg);
     full_ctx c;
-    vd_error err;
-    CHECK(!vd_vae_new(&c.v, &cfg, 1, 3, NULL, &err), "%s", err.message);
-    size_t nx = (size_t)2 * 3 * 5 * 8 * 8;
-    c.x = malloc(nx * 4);
-    vt_fill_uniform(c.x, nx, 51);
-    c.w = NULL;
-    c.ws = vd_arena_new(NULL, 0);
+    float *g = full_setup(&c, &cfg, 3, 51);
     vd_params *P = c.v->params;
-    vd_params_zero_grad(P);
-    full_loss(&c);
     size_t np = vd_params_numel(P);
-    float *g = malloc(np * 4);
-    memcpy(g, vd_params_all_grad(P), np * 4);
     /* Encoder parameters come first: check both halves. */
     vt_gradcheck("whole VAE (MSE + KL) dparams", full_loss, &c, vd_params_all(P), g, np, 3e-3,
                  2e-4, 3e-2, 150);
@@ -698,14 +708,14 @@ static void test_full_grad(void) {
     vd_vae_set_frozen_encoder(c.v, 0);
     /* Weighted loss: all-ones weights give the unweighted loss; uneven
      * weights pass the gradient check. */
-    float *w = malloc(nx * 4);
-    for (size_t i = 0; i < nx; i++) w[i] = 1.0f;
+    float *w = malloc(FULL_NX * 4);
+    for (size_t i = 0; i < FULL_NX; i++) w[i] = 1.0f;
     double plain = full_loss(&c);
     c.w = w;
     double ones = full_loss(&c);
     CHECK(fabs(ones - plain) <= 1e-6 * fabs(plain), "all-ones weights: loss %.8g, unweighted %.8g",
           ones, plain);
-    for (size_t i = 0; i < nx; i++) w[i] = (i / 64) % 3 == 0 ? 9.0f : 1.0f;
+    for (size_t i = 0; i < FULL_NX; i++) w[i] = (i / 64) % 3 == 0 ? 9.0f : 1.0f;
     vd_params_zero_grad(P);
     double weighted = full_loss(&c);
     CHECK(fabs(weighted - plain) > 1e-4 * fabs(plain), "uneven weights left the loss unchanged");
@@ -736,19 +746,9 @@ static void test_full_grad_asym(void) {
     vd_vae_config cfg;
     asym_config(&cfg);
     full_ctx c;
-    vd_error err;
-    CHECK(!vd_vae_new(&c.v, &cfg, 1, 5, NULL, &err), "%s", err.message);
-    size_t nx = (size_t)2 * 3 * 5 * 8 * 8;
-    c.x = malloc(nx * 4);
-    vt_fill_uniform(c.x, nx, 52);
-    c.w = NULL;
-    c.ws = vd_arena_new(NULL, 0);
+    float *g = full_setup(&c, &cfg, 5, 52);
     vd_params *P = c.v->params;
-    vd_params_zero_grad(P);
-    full_loss(&c);
     size_t np = vd_params_numel(P), enc = vd_vae_encoder_numel(c.v);
-    float *g = malloc(np * 4);
-    memcpy(g, vd_params_all_grad(P), np * 4);
     vt_gradcheck("wide decoder VAE, decoder dparams", full_loss, &c, vd_params_all(P) + enc,
                  g + enc, np - enc, 3e-3, 2e-4, 3e-2, 120);
     vt_gradcheck("wide decoder VAE, encoder dparams (through the decoder)", full_loss, &c,

@@ -117,22 +117,6 @@ static void test_overfit(void) {
     free(z);
 }
 
-/* A run stopped after 3 steps and resumed equals one that never stopped. */
-static int same_tensors(const char *a, const char *b) {
-    vd_st_file *fa = NULL, *fb = NULL;
-    vd_error err;
-    int same = !vd_st_open(&fa, a, &err) && !vd_st_open(&fb, b, &err) &&
-               vd_st_count(fa) == vd_st_count(fb);
-    for (size_t i = 0; same && i < vd_st_count(fa); i++) {
-        const vd_st_tensor *ta = vd_st_at(fa, i), *tb = vd_st_find(fb, ta->name);
-        same = tb && ta->nbytes == tb->nbytes && !memcmp(ta->data, tb->data, ta->nbytes);
-        if (!same) fprintf(stderr, "tensor %s differs\n", ta->name);
-    }
-    vd_st_close(fa);
-    vd_st_close(fb);
-    return same;
-}
-
 /* A dataset of four 32x32x9 toy-world clips in folder `data`. */
 static void write_clips(const char *data) {
     char path[400];
@@ -153,6 +137,7 @@ static void write_clips(const char *data) {
     vd_dataset_writer_free(dw);
 }
 
+/* A run stopped after 3 steps and resumed equals one that never stopped. */
 static void test_train_resume(void) {
     char dir[] = "/tmp/vd_test_vae_run_XXXXXX";
     CHECK(mkdtemp(dir) != NULL, "mkdtemp");
@@ -186,10 +171,10 @@ static void test_train_resume(void) {
     char pa[400], pb[400];
     snprintf(pa, sizeof pa, "%s/checkpoint.safetensors", runa);
     snprintf(pb, sizeof pb, "%s/checkpoint.safetensors", runb);
-    CHECK(same_tensors(pa, pb), "resumed checkpoint differs from the uninterrupted one");
+    CHECK(vt_same_safetensors(pa, pb), "resumed checkpoint differs from the uninterrupted one");
     snprintf(pa, sizeof pa, "%s/vae.safetensors", runa);
     snprintf(pb, sizeof pb, "%s/vae.safetensors", runb);
-    CHECK(same_tensors(pa, pb), "resumed model differs from the uninterrupted one");
+    CHECK(vt_same_safetensors(pa, pb), "resumed model differs from the uninterrupted one");
     vd_vae *v = NULL;
     CHECK(!vd_vae_load(&v, pb, NULL, &err) && v && vd_vae_latent_stats(v, NULL, NULL),
           "model file without latent stats: %s", err.message);
