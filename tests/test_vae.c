@@ -679,6 +679,31 @@ static float *full_setup(full_ctx *c, const vd_vae_config *cfg, uint64_t seed, u
     return g;
 }
 
+/* With the encoder frozen, one more step sets no encoder gradient and the
+ * same decoder gradients as g (the unfrozen step's); unfreezes again. */
+static void check_frozen_encoder(full_ctx *c, const float *g, size_t enc, const char *label) {
+    vd_params *P = c->v->params;
+    size_t np = vd_params_numel(P);
+    vd_vae_set_frozen_encoder(c->v, 1);
+    vd_params_zero_grad(P);
+    full_loss(c);
+    const float *gf = vd_params_all_grad(P);
+    size_t enc_nonzero = 0, dec_diff = 0;
+    for (size_t i = 0; i < enc; i++) enc_nonzero += gf[i] != 0.0f;
+    for (size_t i = enc; i < np; i++) dec_diff += gf[i] != g[i];
+    CHECK(enc_nonzero == 0 && dec_diff == 0,
+          "%s: %zu encoder gradients set, %zu decoder gradients changed", label, enc_nonzero,
+          dec_diff);
+    vd_vae_set_frozen_encoder(c->v, 0);
+}
+
+static void full_teardown(full_ctx *c, float *g) {
+    free(g);
+    free(c->x);
+    vd_arena_free(c->ws);
+    vd_vae_free(c->v);
+}
+
 static void test_full_grad(void) {
     vd_vae_config cfg;
     tiny_config(&cfg);
@@ -695,17 +720,7 @@ static void test_full_grad(void) {
     /* A frozen encoder: the same decoder gradients, none for the encoder. */
     CHECK(vd_vae_encoder_numel(c.v) == enc, "encoder block %zu floats, want %zu",
           vd_vae_encoder_numel(c.v), enc);
-    vd_vae_set_frozen_encoder(c.v, 1);
-    vd_params_zero_grad(P);
-    full_loss(&c);
-    const float *gf = vd_params_all_grad(P);
-    size_t enc_nonzero = 0, dec_diff = 0;
-    for (size_t i = 0; i < enc; i++) enc_nonzero += gf[i] != 0.0f;
-    for (size_t i = enc; i < np; i++) dec_diff += gf[i] != g[i];
-    CHECK(enc_nonzero == 0 && dec_diff == 0,
-          "frozen encoder: %zu encoder gradients set, %zu decoder gradients changed",
-          enc_nonzero, dec_diff);
-    vd_vae_set_frozen_encoder(c.v, 0);
+    check_frozen_encoder(&c, g, enc, "frozen encoder");
     /* Weighted loss: all-ones weights give the unweighted loss; uneven
      * weights pass the gradient check. */
     float *w = malloc(FULL_NX * 4);
@@ -734,10 +749,7 @@ static void test_full_grad(void) {
                  3e-3, 2e-4, 3e-2, 100);
     vd_vae_set_latent_noise(c.v, 0.0f);
     free(w);
-    free(g);
-    free(c.x);
-    vd_arena_free(c.ws);
-    vd_vae_free(c.v);
+    full_teardown(&c, g);
 }
 
 /* The same end-to-end check on a decoder wider than its encoder, with its
@@ -753,20 +765,8 @@ static void test_full_grad_asym(void) {
                  g + enc, np - enc, 3e-3, 2e-4, 3e-2, 120);
     vt_gradcheck("wide decoder VAE, encoder dparams (through the decoder)", full_loss, &c,
                  vd_params_all(P), g, enc, 3e-3, 2e-4, 3e-2, 80);
-    vd_vae_set_frozen_encoder(c.v, 1);
-    vd_params_zero_grad(P);
-    full_loss(&c);
-    const float *gf = vd_params_all_grad(P);
-    size_t enc_nonzero = 0, dec_diff = 0;
-    for (size_t i = 0; i < enc; i++) enc_nonzero += gf[i] != 0.0f;
-    for (size_t i = enc; i < np; i++) dec_diff += gf[i] != g[i];
-    CHECK(enc_nonzero == 0 && dec_diff == 0,
-          "wide decoder, frozen encoder: %zu encoder gradients set, %zu decoder gradients changed",
-          enc_nonzero, dec_diff);
-    free(g);
-    free(c.x);
-    vd_arena_free(c.ws);
-    vd_vae_free(c.v);
+    check_frozen_encoder(&c, g, enc, "wide decoder, frozen encoder");
+    full_teardown(&c, g);
 }
 
 int main(void) {
