@@ -15,7 +15,7 @@ AV_CFLAGS   := $(shell pkg-config --cflags $(AV_PKGS))
 AV_LIBS     := $(shell pkg-config --libs $(AV_PKGS))
 
 CFLAGS  = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(CFLAGS_OPT) \
-          -fopenmp -Wall -Wextra -Wshadow -Wno-unused-parameter $(WERROR) \
+          -fopenmp -fno-math-errno -Wall -Wextra -Wshadow -Wno-unused-parameter $(WERROR) \
           -Iinclude -Isrc $(BLAS_CFLAGS) $(AV_CFLAGS) $(EXTRA_CFLAGS)
 LDLIBS  = $(BLAS_LIBS) $(AV_LIBS) -lm $(EXTRA_LDLIBS)
 LDFLAGS = -fopenmp $(EXTRA_LDFLAGS)

@@ -75,8 +75,7 @@ vd_status vd_dit_block_forward(const vd_dit_block *blk, vd_params *p, vd_dit_blo
     st = vd_self_attn_forward(&blk->attn, p, &s->attn, s->a, s->h1, NULL, rope_cos, rope_sin, B,
                               N, arena, err);
     if (st != VD_OK) return st;
-    memcpy(s->x1, x, MD * sizeof *x);
-    ops->gate_residual_fwd(s->x1, s->a, mod + 2 * D, B, N, D, S);
+    ops->gate_residual_fwd(s->x1, x, s->a, mod + 2 * D, B, N, D, S);
 
     vd_layernorm_forward(&blk->norm_cross, p, s->h2, s->mean2, s->rstd2, s->x1, (int)M);
     /* The cross-attention output lands in x2, then the residual is added. */
@@ -89,8 +88,7 @@ vd_status vd_dit_block_forward(const vd_dit_block *blk, vd_params *p, vd_dit_blo
     ops->modulate_fwd(s->h3, s->ln3, mod + 3 * D, mod + 4 * D, B, N, D, S);
     st = vd_mlp_forward(&blk->mlp, p, &s->mlp, s->f, s->h3, (int)M, arena, err);
     if (st != VD_OK) return st;
-    memcpy(y, s->x2, MD * sizeof *y);
-    ops->gate_residual_fwd(y, s->f, mod + 5 * D, B, N, D, S);
+    ops->gate_residual_fwd(y, s->x2, s->f, mod + 5 * D, B, N, D, S);
     return VD_OK;
 }
 

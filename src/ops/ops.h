@@ -84,10 +84,10 @@ struct vd_ops {
                          const float *x, const float *scale, int B, int N, int C,
                          int mod_stride);
 
-    /* ---- gated residual: out[b, n, c] += gate[b, c] * y[b, n, c]
-     * (out is updated in place; gate rows are mod_stride apart). Backward:
-     * dy += gate * dout, dgate += sum_n y * dout. */
-    void (*gate_residual_fwd)(float *out, const float *y, const float *gate,
+    /* ---- gated residual: out[b, n, c] = x[b, n, c] + gate[b, c] * y[b, n, c]
+     * (x may be out; gate rows are mod_stride apart). Backward:
+     * dy += gate * dout, dgate += sum_n y * dout (dx is dout). */
+    void (*gate_residual_fwd)(float *out, const float *x, const float *y, const float *gate,
                               int B, int N, int C, int mod_stride);
     void (*gate_residual_bwd)(float *dy, float *dgate, const float *dout,
                               const float *y, const float *gate, int B, int N,

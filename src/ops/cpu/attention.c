@@ -154,7 +154,7 @@ static void att_tile(const att_bwd *a, int b, int h, int i0, int nq, int j0, int
             memset(p, 0, (size_t)nk * sizeof(float));
             continue;
         }
-        for (int c = 0; c < nk; c++) p[c] = vd_fast_expf(p[c] - lr);
+        vd_att_exp(p, p, nk, 1.0f, lr);
         if (mk)
             for (int c = 0; c < nk; c++) p[c] = mk[c] ? p[c] : 0.0f;
     }

@@ -103,14 +103,16 @@ vd_status vd_cpu_attention_fwd_bf16(float *out, float *lse, const float *q, cons
                 const int nr = nk - jr < VD_BF16_NR ? nk - jr : VD_BF16_NR;
                 for (int ir = 0; ir < nq; ir += VD_BF16_MR)
                     vd_bf16_kernel_rows(dp, q16 + (size_t)ir * q_row, q_row, kpanel, S + (size_t)ir * nk + jr,
-                                        nk, nq - ir < VD_BF16_MR ? nq - ir : VD_BF16_MR, nr, 0, 0.0f);
+                                        nk, nq - ir < VD_BF16_MR ? nq - ir : VD_BF16_MR, nr, 0, 0.0f, NULL);
             }
             /* The online softmax, as in attention.c (scale applied here). */
             for (int r = 0; r < nq; r++) {
                 float *s = S + (size_t)r * nk;
-                for (int c = 0; c < nk; c++) s[c] *= scale;
-                if (mk)
-                    for (int c = 0; c < nk; c++) s[c] = mk[c] ? s[c] : -INFINITY;
+                if (!mk) {
+                    vd_att_online_row_scaled(s, nk, scale, &m[r], &l[r], o + r * HD, D);
+                    continue;
+                }
+                for (int c = 0; c < nk; c++) s[c] = mk[c] ? s[c] * scale : -INFINITY;
                 vd_att_online_row(s, nk, &m[r], &l[r], o + r * HD, D);
             }
             /* O += P V: P as rows of key pairs, V's panels from pair j0 / 2
@@ -123,7 +125,7 @@ vd_status vd_cpu_attention_fwd_bf16(float *out, float *lse, const float *q, cons
                 for (int ir = 0; ir < nq; ir += VD_BF16_MR)
                     vd_bf16_kernel_rows((nk + 1) / 2, p16 + (size_t)ir * p_row, p_row, vpanel,
                                         o + (size_t)ir * HD + jd, (int)HD,
-                                        nq - ir < VD_BF16_MR ? nq - ir : VD_BF16_MR, nr, 1, 1.0f);
+                                        nq - ir < VD_BF16_MR ? nq - ir : VD_BF16_MR, nr, 1, 1.0f, NULL);
             }
         }
         vd_att_finish_rows(o, HD, D, m, l, lse + ((size_t)b * H + h) * Nq + i0, nq);
@@ -226,9 +228,9 @@ vd_status vd_cpu_attention_bwd_bf16(float *dq, float *dk, float *dv, const float
                         const int mr = nq - ir < MR ? nq - ir : MR;
                         const size_t arow = (size_t)(i0 + ir) * d_row;
                         vd_bf16_kernel_rows(dp, q_rows + arow, d_row, k_pan + panel,
-                                            S + (size_t)ir * nk + jr, nk, mr, nr, 0, 0.0f);
+                                            S + (size_t)ir * nk + jr, nk, mr, nr, 0, 0.0f, NULL);
                         vd_bf16_kernel_rows(dp, do_rows + arow, d_row, v_pan + panel,
-                                            dP + (size_t)ir * nk + jr, nk, mr, nr, 0, 0.0f);
+                                            dP + (size_t)ir * nk + jr, nk, mr, nr, 0, 0.0f, NULL);
                     }
                 }
                 for (int r = 0; r < nq; r++) {
@@ -240,7 +242,7 @@ vd_status vd_cpu_attention_bwd_bf16(float *dq, float *dk, float *dv, const float
                         memset(ds, 0, (size_t)nk * sizeof(float));
                         continue;
                     }
-                    for (int c = 0; c < nk; c++) p[c] = vd_fast_expf(sr[c] * scale - lr);
+                    vd_att_exp(p, sr, nk, scale, lr);
                     if (mk)
                         for (int c = 0; c < nk; c++) p[c] = mk[c] ? p[c] : 0.0f;
                     for (int c = 0; c < nk; c++) ds[c] = p[c] * (ds[c] - dr);
@@ -258,9 +260,9 @@ vd_status vd_cpu_attention_bwd_bf16(float *dq, float *dk, float *dv, const float
                         const int mr = nk - kr < MR ? nk - kr : MR;
                         const size_t apanel = (size_t)(kr / MR) * qp * MR;
                         vd_bf16_kernel_panel(qp, pt_pan + apanel, do_pan + off,
-                                             dV + (size_t)kr * D + jd, D, mr, nr, 1, 1.0f);
+                                             dV + (size_t)kr * D + jd, D, mr, nr, 1, 1.0f, NULL);
                         vd_bf16_kernel_panel(qp, dst_pan + apanel, q_pan + off,
-                                             dK + (size_t)kr * D + jd, D, mr, nr, 1, 1.0f);
+                                             dK + (size_t)kr * D + jd, D, mr, nr, 1, 1.0f, NULL);
                     }
                 }
                 /* dQ += dS K: dS as rows of key pairs, K from key pair j0 / 2. */
@@ -272,7 +274,7 @@ vd_status vd_cpu_attention_bwd_bf16(float *dq, float *dk, float *dv, const float
                     for (int ir = 0; ir < nq; ir += MR)
                         vd_bf16_kernel_rows((nk + 1) / 2, ds_rows + (size_t)ir * ds_row, ds_row,
                                             k_pairs + off, dQ + (size_t)(i0 + ir) * D + jd, D,
-                                            nq - ir < MR ? nq - ir : MR, nr, 1, 1.0f);
+                                            nq - ir < MR ? nq - ir : MR, nr, 1, 1.0f, NULL);
                 }
             }
             for (int r = 0; r < nk; r++) {

@@ -21,25 +21,63 @@ static inline int vd_att_any(const uint8_t *mask, int n) {
     return 0;
 }
 
-static inline float vd_att_sum(const float *x, int n) {
-    float lane[8] = {0};
-    int i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int l = 0; l < 8; l++) lane[l] += x[i + l];
-    for (; i < n; i++) lane[0] += x[i];
-    return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
-}
-
+/* The max ignores NaNs, so its order does not matter. */
 static inline float vd_att_max(const float *x, int n) {
     float lane[8] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY,
                      -INFINITY, -INFINITY, -INFINITY, -INFINITY};
     int i = 0;
+#ifdef VD_FAST_EXP16
+    __m512 acc = _mm512_set1_ps(-INFINITY);
+    for (; i + 16 <= n; i += 16) acc = _mm512_max_ps(_mm512_loadu_ps(x + i), acc);
+    const float vm = _mm512_reduce_max_ps(acc);
+    lane[0] = vm > lane[0] ? vm : lane[0];
+#endif
     for (; i + 8 <= n; i += 8)
         for (int l = 0; l < 8; l++) lane[l] = x[i + l] > lane[l] ? x[i + l] : lane[l];
     for (; i < n; i++) lane[0] = x[i] > lane[0] ? x[i] : lane[0];
     float m = lane[0];
     for (int l = 1; l < 8; l++) m = lane[l] > m ? lane[l] : m;
     return m;
+}
+
+/* s[c] = exp(s[c] * scale - shift) for c < n, returning the sum of the new
+ * values: eight lanes (a vector of 16 is two steps), the tail in lane 0,
+ * then the lanes pairwise. */
+static inline float vd_att_exp_sum(float *s, int n, float scale, float shift) {
+    float lane[8] = {0};
+    int c = 0;
+#ifdef VD_FAST_EXP16
+    __m256 acc = _mm256_setzero_ps();
+    const __m512 vscale = _mm512_set1_ps(scale), vshift = _mm512_set1_ps(shift);
+    for (; c + 16 <= n; c += 16) {
+        const __m512 e = vd_fast_exp16(_mm512_sub_ps(_mm512_mul_ps(_mm512_loadu_ps(s + c), vscale), vshift));
+        _mm512_storeu_ps(s + c, e);
+        acc = _mm256_add_ps(acc, _mm512_castps512_ps256(e));
+        acc = _mm256_add_ps(acc, _mm512_extractf32x8_ps(e, 1));
+    }
+    _mm256_storeu_ps(lane, acc);
+#endif
+    for (; c + 8 <= n; c += 8)
+        for (int l = 0; l < 8; l++) {
+            s[c + l] = vd_fast_expf(s[c + l] * scale - shift);
+            lane[l] += s[c + l];
+        }
+    for (; c < n; c++) {
+        s[c] = vd_fast_expf(s[c] * scale - shift);
+        lane[0] += s[c];
+    }
+    return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+}
+
+/* p[c] = exp(s[c] * scale - shift) for c < n (p may be s). */
+static inline void vd_att_exp(float *p, const float *s, int n, float scale, float shift) {
+    int c = 0;
+#ifdef VD_FAST_EXP16
+    const __m512 vscale = _mm512_set1_ps(scale), vshift = _mm512_set1_ps(shift);
+    for (; c + 16 <= n; c += 16)
+        _mm512_storeu_ps(p + c, vd_fast_exp16(_mm512_sub_ps(_mm512_mul_ps(_mm512_loadu_ps(s + c), vscale), vshift)));
+#endif
+    for (; c < n; c++) p[c] = vd_fast_expf(s[c] * scale - shift);
 }
 
 /* One key block's scores s[nk] of a query row (scaled, masked keys -inf,
@@ -51,9 +89,26 @@ static inline void vd_att_online_row(float *s, int nk, float *m, float *l, float
     const float mnew = mx > *m ? mx : *m;
     /* The block has an attended key, so mnew is finite; a NaN score
      * propagates instead of being hidden. */
-    for (int c = 0; c < nk; c++) s[c] = vd_fast_expf(s[c] - mnew);
+    const float sum = vd_att_exp_sum(s, nk, 1.0f, mnew);
     const float alpha = *m == -INFINITY ? 0.0f : expf(*m - mnew);
-    *l = *l * alpha + vd_att_sum(s, nk);
+    *l = *l * alpha + sum;
+    *m = mnew;
+    if (alpha != 1.0f)
+        for (int d = 0; d < D; d++) o[d] *= alpha;
+}
+
+/* vd_att_online_row for raw scores s[nk] that still need their scale (> 0)
+ * and have no masked key, in two passes over the row instead of four: the
+ * max of the raw scores (scaling is monotonic, so it scales to the same
+ * float), then exp with the sum. The bits are vd_att_online_row's after
+ * s[c] *= scale (x * 1.0f is x). */
+static inline void vd_att_online_row_scaled(float *s, int nk, float scale, float *m, float *l,
+                                            float *o, int D) {
+    const float mx = vd_att_max(s, nk) * scale;
+    const float mnew = mx > *m ? mx : *m;
+    const float sum = vd_att_exp_sum(s, nk, scale, mnew);
+    const float alpha = *m == -INFINITY ? 0.0f : expf(*m - mnew);
+    *l = *l * alpha + sum;
     *m = mnew;
     if (alpha != 1.0f)
         for (int d = 0; d < D; d++) o[d] *= alpha;

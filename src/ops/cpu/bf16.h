@@ -27,15 +27,16 @@ void vd_bf16_pack_rows(uint32_t *dst, size_t row, const float *X, int ld, int r0
  * each. X(r, k) is X[r * ld + k] when k_contiguous, else X[k * ld + r]. */
 void vd_bf16_pack_panels(uint32_t *dst, const float *X, int ld, int k_contiguous, int r0, int rows,
                          int p0, int kc, int width);
-/* C[mr x nr] = beta C (or C + when accumulate) + A . B over kp pairs, with
- * A as VD_BF16_MR rows `row` words apart and B one VD_BF16_NR-wide panel;
- * mr <= VD_BF16_MR, nr <= VD_BF16_NR. */
+/* C[mr x nr] = beta C (or C + when accumulate) + A . B over kp pairs
+ * (+ bias[j] on every row when bias is not NULL), with A as VD_BF16_MR rows
+ * `row` words apart and B one VD_BF16_NR-wide panel; mr <= VD_BF16_MR,
+ * nr <= VD_BF16_NR. */
 void vd_bf16_kernel_rows(int kp, const uint32_t *a, size_t row, const uint32_t *b, float *C,
-                         int ldc, int mr, int nr, int accumulate, float beta);
+                         int ldc, int mr, int nr, int accumulate, float beta, const float *bias);
 
 /* The same with A as one VD_BF16_MR-wide panel (what vd_bf16_pack_panels
  * makes with width VD_BF16_MR). */
 void vd_bf16_kernel_panel(int kp, const uint32_t *a, const uint32_t *b, float *C, int ldc, int mr,
-                          int nr, int accumulate, float beta);
+                          int nr, int accumulate, float beta, const float *bias);
 
 #endif

@@ -6,12 +6,13 @@
 
 #include "ops/ops.h"
 
-/* C[M, N] = op(A) . op(B) + beta C with A and B rounded to bf16 and sums in
- * fp32 (gemm_bf16.c), single-threaded; ta / tb 1 = transposed. Returns 0,
- * or -1 when the build has no AVX512-BF16, K is 0 or memory ran out: then
- * nothing was written and the caller uses sgemm. */
+/* C[M, N] = op(A) . op(B) + bias + beta C with A and B rounded to bf16 and
+ * sums in fp32 (gemm_bf16.c), single-threaded; ta / tb 1 = transposed; bias
+ * (N values, added to every row) may be NULL. Returns 0, or -1 when the
+ * build has no AVX512-BF16, K is 0 or memory ran out: then nothing was
+ * written and the caller uses sgemm. */
 int vd_cpu_gemm_bf16(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
-                     int ldb, float beta, float *C, int ldc);
+                     int ldb, float beta, float *C, int ldc, const float *bias);
 int vd_cpu_gemm_bf16_available(void);
 void vd_cpu_linear_fwd(float *y, const float *x, const float *w, const float *b, int M, int K, int N);
 void vd_cpu_linear_bwd(float *dx, float *dw, float *db, const float *dy, const float *x, const float *w, int M, int K, int N);
@@ -21,7 +22,7 @@ void vd_cpu_rmsnorm_fwd(float *y, float *rstd, const float *x, const float *w, i
 void vd_cpu_rmsnorm_bwd(float *dx, float *dw, const float *dy, const float *x, const float *w, const float *rstd, int M, int C);
 void vd_cpu_modulate_fwd(float *y, const float *x, const float *shift, const float *scale, int B, int N, int C, int mod_stride);
 void vd_cpu_modulate_bwd(float *dx, float *dshift, float *dscale, const float *dy, const float *x, const float *scale, int B, int N, int C, int mod_stride);
-void vd_cpu_gate_residual_fwd(float *out, const float *y, const float *gate, int B, int N, int C, int mod_stride);
+void vd_cpu_gate_residual_fwd(float *out, const float *x, const float *y, const float *gate, int B, int N, int C, int mod_stride);
 void vd_cpu_gate_residual_bwd(float *dy, float *dgate, const float *dout, const float *y, const float *gate, int B, int N, int C, int mod_stride);
 void vd_cpu_gelu_fwd(float *y, const float *x, size_t n);
 void vd_cpu_gelu_bwd(float *dx, const float *dy, const float *x, size_t n);

@@ -162,14 +162,15 @@ void vd_bf16_pack_panels(uint32_t *dst, const float *X, int ld, int k_contiguous
     }
 }
 
-/* C[mr x nr] (= beta C, or += when accumulate) + A . b panel, where A's row
- * i, pair p is a[i * a_rs + p * a_ps]: a panel (a_rs 1, a_ps MR) or rows of
- * pairs (a_rs the row length, a_ps 1). Inlined into one function per
- * layout, so that the strides are constants where they can be. */
+/* C[mr x nr] (= beta C, or += when accumulate) + A . b panel (+ bias[j]
+ * on every row, when bias is given), where A's row i, pair p is
+ * a[i * a_rs + p * a_ps]: a panel (a_rs 1, a_ps MR) or rows of pairs (a_rs
+ * the row length, a_ps 1). Inlined into one function per layout, so that
+ * the strides are constants where they can be. */
 static inline __attribute__((always_inline)) void kernel(int kp, const uint32_t *a, size_t a_rs,
                                                          size_t a_ps, const uint32_t *b, float *C,
                                                          int ldc, int mr, int nr, int accumulate,
-                                                         float beta) {
+                                                         float beta, const float *bias) {
     __m512 acc[MR][2];
     for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
     for (int p = 0; p < kp; p++) {
@@ -189,6 +190,7 @@ static inline __attribute__((always_inline)) void kernel(int kp, const uint32_t 
             float *c = C + (size_t)i * ldc;
             for (int h = 0; h < 2; h++) {
                 __m512 v = acc[i][h];
+                if (bias) v = _mm512_add_ps(v, _mm512_loadu_ps(bias + 16 * h));
                 if (keep != 0.0f) v = _mm512_fmadd_ps(_mm512_set1_ps(keep), _mm512_loadu_ps(c + 16 * h), v);
                 _mm512_storeu_ps(c + 16 * h, v);
             }
@@ -202,18 +204,21 @@ static inline __attribute__((always_inline)) void kernel(int kp, const uint32_t 
     }
     for (int i = 0; i < mr; i++) {
         float *c = C + (size_t)i * ldc;
-        for (int j = 0; j < nr; j++) c[j] = keep != 0.0f ? keep * c[j] + tile[i][j] : tile[i][j];
+        for (int j = 0; j < nr; j++) {
+            const float t = bias ? tile[i][j] + bias[j] : tile[i][j];
+            c[j] = keep != 0.0f ? keep * c[j] + t : t;
+        }
     }
 }
 
 void vd_bf16_kernel_panel(int kp, const uint32_t *a, const uint32_t *b, float *C, int ldc, int mr,
-                          int nr, int accumulate, float beta) {
-    kernel(kp, a, 1, MR, b, C, ldc, mr, nr, accumulate, beta);
+                          int nr, int accumulate, float beta, const float *bias) {
+    kernel(kp, a, 1, MR, b, C, ldc, mr, nr, accumulate, beta, bias);
 }
 
 void vd_bf16_kernel_rows(int kp, const uint32_t *a, size_t row, const uint32_t *b, float *C,
-                         int ldc, int mr, int nr, int accumulate, float beta) {
-    kernel(kp, a, row, 1, b, C, ldc, mr, nr, accumulate, beta);
+                         int ldc, int mr, int nr, int accumulate, float beta, const float *bias) {
+    kernel(kp, a, row, 1, b, C, ldc, mr, nr, accumulate, beta, bias);
 }
 
 /* Rows [r0, r0 + rows) x k [p0, p0 + kc) of a matrix contiguous along k into
@@ -247,7 +252,7 @@ int vd_cpu_gemm_bf16_available(void) {
 }
 
 int vd_cpu_gemm_bf16(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
-                     int ldb, float beta, float *C, int ldc) {
+                     int ldb, float beta, float *C, int ldc, const float *bias) {
     if (M <= 0 || N <= 0) return 0;
     if (K <= 0) return -1; /* nothing to multiply: the caller's sgemm scales C */
     const int nc_max = N < NC ? (N + NR - 1) / NR * NR : NC;
@@ -281,8 +286,10 @@ int vd_cpu_gemm_bf16(int ta, int tb, int M, int N, int K, const float *A, int ld
                         const uint32_t *bj = bp + (size_t)jr * kp;
                         float *c = C + (size_t)(i0 + ir) * ldc + j0 + jr;
                         const int mr = mc - ir < MR ? mc - ir : MR, nr = nc - jr < NR ? nc - jr : NR;
-                        if (!ta) vd_bf16_kernel_rows(kp, ap + (size_t)ir * row, row, bj, c, ldc, mr, nr, p0 > 0, beta);
-                        else vd_bf16_kernel_panel(kp, ap + (size_t)ir * kp, bj, c, ldc, mr, nr, p0 > 0, beta);
+                        /* The bias goes in with the first block's sums. */
+                        const float *bj_bias = bias && p0 == 0 ? bias + j0 + jr : NULL;
+                        if (!ta) vd_bf16_kernel_rows(kp, ap + (size_t)ir * row, row, bj, c, ldc, mr, nr, p0 > 0, beta, bj_bias);
+                        else vd_bf16_kernel_panel(kp, ap + (size_t)ir * kp, bj, c, ldc, mr, nr, p0 > 0, beta, bj_bias);
                     }
             }
         }
@@ -297,9 +304,9 @@ int vd_cpu_gemm_bf16(int ta, int tb, int M, int N, int K, const float *A, int ld
 int vd_cpu_gemm_bf16_available(void) { return 0; }
 
 int vd_cpu_gemm_bf16(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
-                     int ldb, float beta, float *C, int ldc) {
+                     int ldb, float beta, float *C, int ldc, const float *bias) {
     (void)ta, (void)tb, (void)M, (void)N, (void)K, (void)A, (void)lda, (void)B, (void)ldb;
-    (void)beta, (void)C, (void)ldc;
+    (void)beta, (void)C, (void)ldc, (void)bias;
     return -1;
 }
 

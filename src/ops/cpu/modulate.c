@@ -62,15 +62,15 @@ void vd_cpu_modulate_bwd(float *dx, float *dshift, float *dscale, const float *d
     }
 }
 
-void vd_cpu_gate_residual_fwd(float *out, const float *y, const float *gate,
+void vd_cpu_gate_residual_fwd(float *out, const float *x, const float *y, const float *gate,
                               int B, int N, int C, int mod_stride) {
     long rows = (long)B * N;
 #pragma omp parallel for schedule(static) PAR_IF((size_t)rows * C)
     for (long r = 0; r < rows; r++) {
         const float *g = gate + (size_t)(r / N) * mod_stride;
-        const float *yr = y + (size_t)r * C;
+        const float *xr = x + (size_t)r * C, *yr = y + (size_t)r * C;
         float *o = out + (size_t)r * C;
-        for (int c = 0; c < C; c++) o[c] += g[c] * yr[c];
+        for (int c = 0; c < C; c++) o[c] = xr[c] + g[c] * yr[c];
     }
 }
 
