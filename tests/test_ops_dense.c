@@ -563,8 +563,31 @@ static void gelu_vector_bits(void) {
     printf("ok   gelu: vector and scalar paths give the same bits (%d values)\n", n);
 }
 
+/* zero and copy split the buffer over the threads: every element, none
+ * past the end. */
+static void zero_copy(void) {
+    const size_t n = 3 * 65536 + 7;
+    float *x = malloc((n + 1) * sizeof *x), *y = malloc((n + 1) * sizeof *y);
+    CHECK(x && y, "out of memory");
+    if (!x || !y) {
+        free(x), free(y);
+        return;
+    }
+    for (size_t i = 0; i <= n; i++) x[i] = (float)i, y[i] = -1.0f;
+    vd_cpu_copy(y, x, n);
+    int ok = y[n] == -1.0f;
+    for (size_t i = 0; i < n; i++) ok &= y[i] == (float)i;
+    vd_cpu_zero(y, n);
+    ok &= y[n] == -1.0f;
+    for (size_t i = 0; i < n; i++) ok &= y[i] == 0.0f;
+    CHECK(ok, "zero / copy of %zu floats", n);
+    free(x), free(y);
+    printf("ok   zero and copy: %zu floats, nothing past the end\n", n);
+}
+
 int main(void) {
     gelu_vector_bits();
+    zero_copy();
     gc_linear(1);
     gc_linear(0);
     linear_tiles();

@@ -385,7 +385,7 @@ vd_status vd_dit_backward(vd_dit *m, const float *dout, float *dlatent, vd_arena
     vd_linear_backward(&m->final_adaln, m->params, dsc, dmodf, m->sc, B);
 
     for (int i = c->depth - 1; i >= 0; i--) {
-        memset(dprev, 0, M * D * sizeof *dprev);
+        ops->zero(dprev, M * D);
         st = vd_dit_block_backward(&m->blocks[i], m->params, &m->acts[i], dprev, dsc, dctx, dx,
                                    arena, err);
         if (st != VD_OK) {

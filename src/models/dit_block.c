@@ -109,30 +109,30 @@ vd_status vd_dit_block_backward(const vd_dit_block *blk, vd_params *p,
         goto done;
     }
     /* y = x2 + gate2 * mlp(modulate(LN(x2), shift2, scale2)) */
-    memset(dbranch, 0, MD * sizeof *dbranch);
+    ops->zero(dbranch, MD);
     ops->gate_residual_bwd(dbranch, dmod + 5 * D, dy, s->f, mod + 5 * D, B, N, D, S);
-    memset(dh, 0, MD * sizeof *dh);
+    ops->zero(dh, MD);
     if ((st = vd_mlp_backward(&blk->mlp, p, &s->mlp, dh, dbranch, arena, err))) goto done;
-    memset(dln, 0, MD * sizeof *dln);
+    ops->zero(dln, MD);
     ops->modulate_bwd(dln, dmod + 3 * D, dmod + 4 * D, dh, s->ln3, mod + 4 * D, B, N, D, S);
-    memcpy(dx2, dy, MD * sizeof *dx2);
+    ops->copy(dx2, dy, MD);
     ops->layernorm_bwd(dx2, NULL, NULL, dln, s->x2, NULL, s->mean3, s->rstd3, (int)M, D);
 
     /* x2 = x1 + cross(norm_cross(x1), text) */
-    memset(dh, 0, MD * sizeof *dh);
+    ops->zero(dh, MD);
     if ((st = vd_cross_attn_backward(&blk->cross, p, &s->cross, dh, dctx, dx2, arena, err)))
         goto done;
-    memcpy(dx1, dx2, MD * sizeof *dx1);
+    ops->copy(dx1, dx2, MD);
     vd_layernorm_backward(&blk->norm_cross, p, dx1, dh, s->x1, s->mean2, s->rstd2, (int)M);
 
     /* x1 = x + gate1 * attn(modulate(LN(x), shift1, scale1)) */
     if (dx) ops->axpy(dx, 1.0f, dx1, MD);
-    memset(dbranch, 0, MD * sizeof *dbranch);
+    ops->zero(dbranch, MD);
     ops->gate_residual_bwd(dbranch, dmod + 2 * D, dx1, s->a, mod + 2 * D, B, N, D, S);
-    memset(dh, 0, MD * sizeof *dh);
+    ops->zero(dh, MD);
     if ((st = vd_self_attn_backward(&blk->attn, p, &s->attn, dh, dbranch, arena, err)))
         goto done;
-    memset(dln, 0, MD * sizeof *dln);
+    ops->zero(dln, MD);
     ops->modulate_bwd(dln, dmod, dmod + D, dh, s->ln1, mod + D, B, N, D, S);
     if (dx) ops->layernorm_bwd(dx, NULL, NULL, dln, s->x, NULL, s->mean1, s->rstd1, (int)M, D);
 

@@ -6,6 +6,7 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "ops/ops.h"
 
 struct vd_params {
     const vd_allocator *allocator;
@@ -115,7 +116,7 @@ float *vd_params_all(vd_params *p) { return p->data; }
 float *vd_params_all_grad(vd_params *p) { return p->grad; }
 
 void vd_params_zero_grad(vd_params *p) {
-    if (p->grad) memset(p->grad, 0, p->total * sizeof(float));
+    if (p->grad) vd_ops_cpu()->zero(p->grad, p->total);
 }
 
 void vd_params_init_normal(vd_params *p, size_t i, vd_rng *rng, float std) {

@@ -45,6 +45,8 @@ static const vd_ops cpu_ops = {
     .add = vd_cpu_add,
     .axpy = vd_cpu_axpy,
     .scale = vd_cpu_scale,
+    .zero = vd_cpu_zero,
+    .copy = vd_cpu_copy,
 };
 
 const vd_ops *vd_ops_cpu(void) { return &cpu_ops; }

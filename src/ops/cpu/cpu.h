@@ -63,5 +63,7 @@ void vd_cpu_ema_update(float *ema, const float *p, size_t n, float decay);
 void vd_cpu_add(float *y, const float *a, const float *b, size_t n);
 void vd_cpu_axpy(float *y, float alpha, const float *x, size_t n);
 void vd_cpu_scale(float *y, float alpha, size_t n);
+void vd_cpu_zero(float *y, size_t n);
+void vd_cpu_copy(float *y, const float *x, size_t n);
 
 #endif

@@ -1,6 +1,7 @@
 /* Elementwise helpers, the AdamW update and the weight EMA. Every element is
  * computed on its own, so any split over threads gives the same bits. */
 #include <math.h>
+#include <string.h>
 
 #include "ops/cpu/cpu.h"
 
@@ -19,6 +20,27 @@ void vd_cpu_axpy(float *y, float alpha, const float *x, size_t n) {
 void vd_cpu_scale(float *y, float alpha, size_t n) {
 #pragma omp parallel for schedule(static) PAR_IF(n)
     for (size_t i = 0; i < n; i++) y[i] *= alpha;
+}
+
+/* One contiguous slice per thread, each cleared or copied by libc. */
+enum { SLICE = 1 << 16 };
+
+void vd_cpu_zero(float *y, size_t n) {
+    const size_t slices = (n + SLICE - 1) / SLICE;
+#pragma omp parallel for schedule(static) if (slices > 1)
+    for (size_t s = 0; s < slices; s++) {
+        const size_t i = s * SLICE, len = n - i < SLICE ? n - i : SLICE;
+        memset(y + i, 0, len * sizeof *y);
+    }
+}
+
+void vd_cpu_copy(float *y, const float *x, size_t n) {
+    const size_t slices = (n + SLICE - 1) / SLICE;
+#pragma omp parallel for schedule(static) if (slices > 1)
+    for (size_t s = 0; s < slices; s++) {
+        const size_t i = s * SLICE, len = n - i < SLICE ? n - i : SLICE;
+        memcpy(y + i, x + i, len * sizeof *y);
+    }
 }
 
 /* Follows torch.optim.AdamW's single-tensor path operation for operation:
