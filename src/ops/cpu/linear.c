@@ -11,6 +11,7 @@
  * reduction. With vd_set_matmul_precision(VD_MATMUL_BF16) the tiles go to
  * gemm_bf16.c instead, cut the same way. */
 #include <cblas.h>
+#include <omp.h>
 #include <string.h>
 
 #include "ops/cpu/cpu.h"
@@ -38,9 +39,19 @@ static void gemm_tiled(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int
                        const float *A, int lda, const float *B, int ldb, float beta,
                        float *C, int ldc, const float *bias) {
     int tm = tile_len(M, 32), tn = tile_len(N, 64);
+    const int bf16 = vd_get_matmul_precision() == VD_MATMUL_BF16;
+    if (bf16) {
+        /* gemm_bf16.c sums every output the same way however C is cut, so
+         * its tiles can follow the threads: one per thread, cut along the
+         * longer side, so that only the smaller operand is converted by
+         * every thread (with 2 x 2 tiles both were converted twice). */
+        const int threads = omp_get_max_threads();
+        tm = M, tn = N;
+        if (M >= N) tm = ((M + threads - 1) / threads + 11) / 12 * 12;
+        else tn = ((N + threads - 1) / threads + 31) / 32 * 32;
+    }
     int rows_t = (M + tm - 1) / tm, cols_t = (N + tn - 1) / tn;
     int tiles = rows_t * cols_t;
-    const int bf16 = vd_get_matmul_precision() == VD_MATMUL_BF16;
 #pragma omp parallel for schedule(static)
     for (int t = 0; t < tiles; t++) {
         int r0 = (t / cols_t) * tm, c0 = (t % cols_t) * tn;
