@@ -84,12 +84,12 @@ static void product(int ta, int tb, int M, int N, int K, float beta) {
 
 static void products(void) {
     /* Sizes around the micro-kernel (12 x 32) and the blocks (MC 96, KC
-     * 256, NC 1024), odd K included. */
-    static const int shapes[][3] = {{1, 1, 1},     {13, 45, 17},   {12, 32, 2},
-                                    {100, 70, 33}, {97, 1030, 257}, {130, 64, 600}};
+     * 512, NC 512), odd K included. */
+    static const int shapes[][3] = {{1, 1, 1},     {13, 45, 17},    {12, 32, 2},    {100, 70, 33},
+                                    {97, 1030, 257}, {130, 64, 600}, {25, 40, 1025}};
     static const float betas[] = {0.0f, 1.0f, 0.5f};
     int n = 0;
-    for (int s = 0; s < 6; s++)
+    for (int s = 0; s < 7; s++)
         for (int t = 0; t < 4; t++) {
             const int *d = shapes[s];
             product(t >> 1, t & 1, d[0], d[1], d[2], betas[(s + t) % 3]);
