@@ -27,7 +27,9 @@ static inline float vd_fast_expf(float x) {
     const float magic = 12582912.0f;
     const float n = (t + magic) - magic;
 #endif
-    const int32_t ni = (int32_t)n;
+    /* A NaN input stays NaN through p whatever the exponent; converting NaN
+     * to an integer is undefined in C, so it takes exponent 0 instead. */
+    const int32_t ni = (int32_t)(n == n ? n : 0.0f);
     float r = xc - n * 0.693359375f;
     r = r - n * -2.12194440e-4f;
     float p = 1.9875691500e-4f;
