@@ -431,15 +431,29 @@ done:
 int bench_generate(int argc, char **argv) {
     const char *cmd = "vidit bench generate";
     static const char help[] =
-        "usage: vidit bench generate [--model PATH] [--threads T] [--repeats R]\n\n"
+        "usage: vidit bench generate [--model PATH] [--threads T] [--repeats R]\n"
+        "                            [--matmul auto|fp32|bf16]\n\n"
         "Seconds to generate one video with the model's default settings (steps,\n"
         "guidance, solver, first trained shape), through the same call as `vidit\n"
-        "generate`; the median of R runs (default 1) after loading. Model: default\n"
+        "generate`, with its default products (auto: bf16 where the CPU has them);\n"
+        "the median of R runs (default 1) after loading. Model: default\n"
         DEFAULT_T2V ". Prints generate_s.\n";
-    const char *model = NULL;
+    const char *model = NULL, *matmul = "auto";
     int threads = 0, repeats = 1;
-    int rc = model_opts(cmd, argc, argv, &model, &threads, &repeats, help);
+    /* --matmul is taken out here; the other options are model_opts's. */
+    char *rest[64];
+    int nrest = 0;
+    if (argc > 64) {
+        fprintf(stderr, "%s: too many options\n", cmd);
+        return 2;
+    }
+    for (int i = 0; i < argc; i++) {
+        if (i > 0 && !strcmp(argv[i], "--matmul") && i + 1 < argc) matmul = argv[++i];
+        else rest[nrest++] = argv[i];
+    }
+    int rc = model_opts(cmd, nrest, rest, &model, &threads, &repeats, help);
     if (rc >= 0) return rc;
+    if (cli_matmul_option(cmd, matmul)) return 2;
     const char *path = model ? model : DEFAULT_T2V;
     if (access(path, F_OK) != 0) {
         fprintf(stderr, "%s: no model at %s (train one: sh scripts/train-default.sh, or pass "

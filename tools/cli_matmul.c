@@ -7,10 +7,17 @@
 
 int cli_matmul_option(const char *cmd, const char *value) {
     vd_matmul_precision p;
+    if (!strcmp(value, "auto")) {
+        /* bf16 where the CPU has it; fp32 is always there. */
+        return vd_set_matmul_precision(VD_MATMUL_BF16) == VD_OK ||
+                       vd_set_matmul_precision(VD_MATMUL_FP32) == VD_OK
+                   ? 0
+                   : 2;
+    }
     if (!strcmp(value, "fp32")) p = VD_MATMUL_FP32;
     else if (!strcmp(value, "bf16")) p = VD_MATMUL_BF16;
     else {
-        fprintf(stderr, "%s: --matmul wants fp32 or bf16, got '%s'\n", cmd, value);
+        fprintf(stderr, "%s: --matmul wants fp32, bf16 or auto, got '%s'\n", cmd, value);
         return 2;
     }
     vd_status st = vd_set_matmul_precision(p);

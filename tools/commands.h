@@ -12,9 +12,10 @@ int cmd_vae(int argc, char **argv);   /* tools/cmd_vae.c */
 int cmd_t2v_train(int argc, char **argv); /* tools/cmd_train.c */
 int cmd_generate(int argc, char **argv); /* tools/cmd_generate.c */
 
-/* `--matmul fp32|bf16` of train, generate and bench dit: sets the process's
- * matmul precision (vd_set_matmul_precision). Returns 0, or prints why not
- * to stderr with cmd's name and returns 2. tools/cli_matmul.c. */
+/* `--matmul fp32|bf16|auto` of train, generate and bench: sets the
+ * process's matmul precision (vd_set_matmul_precision); auto is bf16 where
+ * the CPU has AVX512-BF16, else fp32. Returns 0, or prints why not to
+ * stderr with cmd's name and returns 2. tools/cli_matmul.c. */
 int cli_matmul_option(const char *cmd, const char *value);
 
 #include <signal.h>

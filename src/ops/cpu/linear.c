@@ -9,7 +9,8 @@
  * parallel region (and has one thread when OpenMP has one), so each tile is
  * computed the same way whatever the thread count, and no tile splits the
  * reduction. With vd_set_matmul_precision(VD_MATMUL_BF16) the tiles go to
- * gemm_bf16.c instead, cut the same way. */
+ * gemm_bf16.c instead, whose sums do not depend on where C is cut: there
+ * each thread takes one tile. */
 #include <cblas.h>
 #include <omp.h>
 #include <string.h>
