@@ -176,6 +176,13 @@ static inline __attribute__((always_inline)) void kernel(int kp, const uint32_t 
                                                          float beta, const float *bias) {
     __m512 acc[MR][2];
     for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+    /* C is read at the end when it accumulates: ask for it now, so that
+     * its lines arrive while the sums run. */
+    if (accumulate || beta != 0.0f)
+        for (int i = 0; i < mr; i++) {
+            _mm_prefetch((const char *)(C + (size_t)i * ldc), _MM_HINT_T0);
+            _mm_prefetch((const char *)(C + (size_t)i * ldc + 16), _MM_HINT_T0);
+        }
     for (int p = 0; p < kp; p++) {
         const __m512bh b0 = (__m512bh)_mm512_load_si512(b + (size_t)p * NR);
         const __m512bh b1 = (__m512bh)_mm512_load_si512(b + (size_t)p * NR + 16);
