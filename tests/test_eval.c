@@ -41,7 +41,7 @@ static int make_sample(sample *s, int w, int h, int motion, uint64_t seed) {
         CHECK(0, "sample: %s", err.message);
         return 0;
     }
-    vd_world_caption(&s->scene, &rng, s->caption, sizeof s->caption);
+    vd_world_caption(&s->scene, &rng, 0, s->caption, sizeof s->caption);
     s->video.frames = p.frames;
     s->video.width = w;
     s->video.height = h;

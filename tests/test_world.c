@@ -223,16 +223,27 @@ static int spec_fail(const char *cap, const char *what, int got, int want) {
     return 1;
 }
 
-static void test_round_trip(void) {
+/* Every caption parses back to its scene; with rare_words, the captions
+ * also use the parser-only synonyms (and differ from the usual ones). */
+static void test_round_trip(int rare_words) {
     const int n = vt_quick() ? 500 : 2000;
     static const int sizes[][2] = {{64, 64}, {48, 32}, {32, 48}, {128, 96}, {32, 32}};
-    int bad = 0, failed_parse = 0;
-    char cap[512];
+    static const char *const rare[] = {"violet", "disk", "sphere", "orb", "cube", "tile", "pyramid", "huge"};
+    int bad = 0, failed_parse = 0, with_rare = 0, changed = 0;
+    char cap[512], usual[512];
     for (int i = 0; i < n; i++) {
         vd_world_params p;
         params(&p, sizes[i % 5][0], sizes[i % 5][1], 8 + i % 17, 0);
         p.max_objects = 1 + i % 3 == 1 ? 3 : 1 + i % 3;
+        CHECK(vd_world_generate(&p, 99, (uint64_t)i, &scene_a, usual, sizeof usual, NULL) == VD_OK, "gen %d", i);
+        p.rare_words = rare_words;
         CHECK(vd_world_generate(&p, 99, (uint64_t)i, &scene_a, cap, sizeof cap, NULL) == VD_OK, "gen %d", i);
+        changed += strcmp(cap, usual) != 0;
+        for (size_t w = 0; w < sizeof rare / sizeof *rare; w++)
+            if (strstr(cap, rare[w])) {
+                with_rare++;
+                break;
+            }
         vd_prompt_spec want, got;
         vd_world_scene_spec(&scene_a, &want);
         vd_error err;
@@ -256,8 +267,18 @@ static void test_round_trip(void) {
         bad += e;
         if (i < 8) printf("caption: %s\n", cap);
     }
-    CHECK(failed_parse == 0, "%d of %d captions not understood", failed_parse, n);
-    CHECK(bad == 0, "%d of %d captions parsed to a different spec", bad, n);
+    CHECK(failed_parse == 0, "%d of %d captions not understood (rare words %d%%)", failed_parse, n, rare_words);
+    CHECK(bad == 0, "%d of %d captions parsed to a different spec (rare words %d%%)", bad, n, rare_words);
+    if (rare_words == 0) {
+        CHECK(changed == 0 && with_rare == 0, "rare words 0: %d captions changed, %d use a parser-only word", changed, with_rare);
+    } else {
+        const int ok = changed > n / 2 && with_rare > n / 4;
+        CHECK(ok, "rare words %d%%: %d of %d captions changed, %d use a parser-only word", rare_words, changed, n,
+              with_rare);
+        if (ok && !bad && !failed_parse)
+            printf("ok   rare words %d%%: %d of %d captions use parser-only synonyms, all parse back\n", rare_words,
+                   with_rare, n);
+    }
 }
 
 static void test_non_square(void) {
@@ -342,6 +363,11 @@ static void test_params(void) {
     params(&p, 64, 64, 16, 1u << VD_COLLIDING);
     p.max_objects = 1;
     CHECK(vd_world_params_check(&p, &err) == VD_ERR_ARG, "colliding with one object accepted");
+    params(&p, 64, 64, 16, 0);
+    p.rare_words = 101;
+    CHECK(vd_world_params_check(&p, &err) == VD_ERR_ARG, "rare words 101%% accepted");
+    p.rare_words = -1;
+    CHECK(vd_world_params_check(&p, &err) == VD_ERR_ARG, "rare words -1%% accepted");
     params(&p, 256, 32, 1, 0);
     CHECK(vd_world_params_check(&p, &err) == VD_OK, "256x32x1 refused: %s", err.message);
 }
@@ -398,7 +424,7 @@ static void test_cli(void) {
     }
     static const char *const bad[] = {"--n 0", "--size 31x64", "--size 64x257", "--frames 0",
                                       "--frames 513", "--fps 0", "--bogus 1", "--format avi",
-                                      "--motions flying"};
+                                      "--motions flying", "--rare-words 101", "--rare-words -1"};
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
         snprintf(cmd, sizeof cmd, "%s world %s --out %s/bad 2>/dev/null", bin, bad[k], d5);
         int rc = system(cmd);
@@ -415,7 +441,8 @@ int main(void) {
     test_linear();
     test_collision();
     test_render();
-    test_round_trip();
+    test_round_trip(0);
+    test_round_trip(100);
     test_non_square();
     test_json();
     test_params();

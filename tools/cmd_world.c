@@ -31,6 +31,9 @@ static void usage(FILE *to) {
             "  --motions LIST    comma-separated: still, linear, falling, thrown,\n"
             "                    colliding, passing, entering, leaving (default all)\n"
             "  --max-objects K   1..3 objects per video (default 3)\n"
+            "  --rare-words P    percent of caption words (colour, shape, size) drawn\n"
+            "                    from every synonym the judge reads, not only the usual\n"
+            "                    ones (\"violet\", \"orb\", \"cube\"); 0..100 (default 0)\n"
             "  --threads T       threads (default: one per core)\n"
             "  --quiet           no summary line\n",
             VD_WORLD_MIN_SIZE, VD_WORLD_MAX_SIZE, VD_WORLD_MAX_FRAMES);
@@ -175,6 +178,9 @@ int cmd_world(int argc, char **argv) {
         } else if (!strcmp(a, "--max-objects")) {
             if (!parse_long(val, INT_MIN, INT_MAX, &v)) return bad_usage("--max-objects must be an integer, not '%s'%s", val, "");
             p.max_objects = (int)v;
+        } else if (!strcmp(a, "--rare-words")) {
+            if (!parse_long(val, 0, 100, &v)) return bad_usage("--rare-words must be 0..100, not '%s'%s", val, "");
+            p.rare_words = (int)v;
         } else if (!strcmp(a, "--threads")) {
             if (!parse_long(val, 1, 1024, &threads)) return bad_usage("--threads must be 1..1024, not '%s'%s", val, "");
         } else {

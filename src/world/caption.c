@@ -19,22 +19,24 @@ static void put(out_buf *o, const char *text) {
 
 static int coin(vd_rng *rng, int percent) { return (int)vd_rng_below(rng, 100) < percent; }
 
-/* A generator-flagged lexicon entry of this kind and value (with all of
- * `flags`), drawn uniformly; NULL when none. */
-static const char *pick_word(vd_rng *rng, int kind, int value, unsigned flags) {
+/* A lexicon entry of this kind and value (with all of `flags`), drawn
+ * uniformly among the generator-flagged ones, or, in `rare` percent of the
+ * draws, among every one the parser reads; NULL when none. With rare 0 no
+ * extra number is drawn, so captions stay what they were. */
+static const char *pick_word(vd_rng *rng, int kind, int value, unsigned flags, int rare) {
+    const unsigned need = rare > 0 && coin(rng, rare) ? flags : flags | VD_G_GEN;
     size_t n = 0;
     for (size_t i = 0; i < vd_lexicon_count; i++) {
         const vd_lex_entry *e = &vd_lexicon[i];
-        if (e->kind == kind && e->value == value && (e->flags & VD_G_GEN) &&
-            (e->flags & flags) == flags && e->aux == 0)
+        if (e->kind == kind && e->value == value && (e->flags & need) == need && e->aux == 0)
             n++;
     }
     if (!n) return NULL;
     size_t k = vd_rng_below(rng, (uint32_t)n);
     for (size_t i = 0; i < vd_lexicon_count; i++) {
         const vd_lex_entry *e = &vd_lexicon[i];
-        if (e->kind == kind && e->value == value && (e->flags & VD_G_GEN) &&
-            (e->flags & flags) == flags && e->aux == 0 && k-- == 0)
+        if (e->kind == kind && e->value == value && (e->flags & need) == need && e->aux == 0 &&
+            k-- == 0)
             return e->text;
     }
     return NULL;
@@ -71,6 +73,7 @@ static const vd_verb_entry *pick_verb(vd_rng *rng, int motion, int circles, int 
 typedef struct cap_ctx {
     const vd_scene *scene;
     vd_rng *rng;
+    int rare; /* percent of word draws open to parser-only synonyms */
     int speed_where; /* linear: 0 none, 1 adjective, 2 before verb, 3 after verb, 4 at end */
     const char *speed_adv, *speed_adj;
 } cap_ctx;
@@ -80,9 +83,9 @@ static void noun_phrase(cap_ctx *c, out_buf *o, int i, int first) {
     const char *words[4];
     int n = 0;
     if (first && c->speed_where == 1) words[n++] = c->speed_adj;
-    if (coin(c->rng, 45)) words[n++] = pick_word(c->rng, VD_LEX_SIZE, ob->size, 0);
-    words[n++] = pick_word(c->rng, VD_LEX_COLOUR, ob->colour, 0);
-    words[n++] = pick_word(c->rng, VD_LEX_SHAPE, ob->shape, 0);
+    if (coin(c->rng, 45)) words[n++] = pick_word(c->rng, VD_LEX_SIZE, ob->size, 0, c->rare);
+    words[n++] = pick_word(c->rng, VD_LEX_COLOUR, ob->colour, 0, c->rare);
+    words[n++] = pick_word(c->rng, VD_LEX_SHAPE, ob->shape, 0, c->rare);
     if (coin(c->rng, 12)) {
         put(o, "the ");
     } else {
@@ -145,7 +148,7 @@ static void verb_phrase(cap_ctx *c, out_buf *o, int form) {
 
 static void background(cap_ctx *c, out_buf *o) {
     const char *t = vd_bg_phrases[vd_rng_below(c->rng, (uint32_t)vd_bg_phrases_count)];
-    const char *colour = pick_word(c->rng, VD_LEX_COLOUR, c->scene->background, 0);
+    const char *colour = pick_word(c->rng, VD_LEX_COLOUR, c->scene->background, 0, c->rare);
     for (; *t; t++) {
         if (t[0] == '%' && t[1] == 's') {
             /* "a orange backdrop" -> "an orange backdrop" */
@@ -182,11 +185,12 @@ static void collide_verb(cap_ctx *c, out_buf *o, int form) {
     if (v) put(o, form == 0 ? v->sg : form == 1 ? v->pl : v->ing);
 }
 
-size_t vd_world_caption(const vd_scene *scene, vd_rng *rng, char *buf, size_t size) {
+size_t vd_world_caption(const vd_scene *scene, vd_rng *rng, int rare_words, char *buf,
+                        size_t size) {
     out_buf o = {buf, size, 0};
     if (size) buf[0] = 0;
     if (scene->n_objects < 1) return 0;
-    cap_ctx c = {scene, rng, 0, NULL, NULL};
+    cap_ctx c = {scene, rng, rare_words, 0, NULL, NULL};
     const char *tmpl;
     int pair = (scene->motion == VD_COLLIDING || scene->motion == VD_PASSING) && scene->n_objects >= 2;
     if (scene->motion == VD_COLLIDING && pair) {
@@ -199,8 +203,8 @@ size_t vd_world_caption(const vd_scene *scene, vd_rng *rng, char *buf, size_t si
             int sp = scene->objects[0].speed;
             c.speed_where = 2 + (int)vd_rng_below(rng, 3);
             if (scene->n_objects == 1 && coin(rng, 25)) c.speed_where = 1;
-            c.speed_adv = pick_word(rng, VD_LEX_SPEED, sp, VD_G_ADV);
-            c.speed_adj = pick_word(rng, VD_LEX_SPEED, sp, VD_G_ADJ);
+            c.speed_adv = pick_word(rng, VD_LEX_SPEED, sp, VD_G_ADV, rare_words);
+            c.speed_adj = pick_word(rng, VD_LEX_SPEED, sp, VD_G_ADJ, rare_words);
             if (!c.speed_adv || !c.speed_adj) c.speed_where = 0;
         }
     }

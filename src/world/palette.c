@@ -100,6 +100,7 @@ void vd_world_params_default(vd_world_params *p) {
     p->fps = 8;
     p->max_objects = 3;
     p->motions = 0;
+    p->rare_words = 0;
 }
 
 vd_status vd_world_params_check(const vd_world_params *p, vd_error *err) {
@@ -115,6 +116,9 @@ vd_status vd_world_params_check(const vd_world_params *p, vd_error *err) {
     if (p->max_objects < 1 || p->max_objects > VD_WORLD_MAX_OBJECTS)
         return vd_fail(err, VD_ERR_ARG, "world: max objects %d is outside 1..%d",
                        p->max_objects, VD_WORLD_MAX_OBJECTS);
+    if (p->rare_words < 0 || p->rare_words > 100)
+        return vd_fail(err, VD_ERR_ARG, "world: rare words %d%% is outside 0..100",
+                       p->rare_words);
     unsigned all = (1u << VD_MOTION_COUNT) - 1;
     if (p->motions & ~all)
         return vd_fail(err, VD_ERR_ARG, "world: motion mask 0x%x names unknown motions",

@@ -324,6 +324,6 @@ vd_status vd_world_generate(const vd_world_params *p, uint64_t seed, uint64_t in
     vd_rng rng = vd_rng_fork(&root, index);
     vd_status st = vd_world_sample(scene, p, &rng, err);
     if (st) return st;
-    if (caption) vd_world_caption(scene, &rng, caption, caption_size);
+    if (caption) vd_world_caption(scene, &rng, p->rare_words, caption, caption_size);
     return VD_OK;
 }

@@ -121,6 +121,12 @@ typedef struct vd_world_params {
     int max_objects;           /* 1..3, default 3 */
     /* Bit i set = motion i allowed; 0 = all. */
     unsigned motions;
+    /* Percent (0..100, default 0) of the caption's colour, shape, size and
+     * speed words drawn from every synonym the parser reads rather than
+     * the generator's own ("violet", "orb", "cube", "huge"): the phrasings a
+     * model trained on the default captions never sees. 0 draws exactly
+     * what it always did. */
+    int rare_words;
 } vd_world_params;
 
 void vd_world_params_default(vd_world_params *p);
@@ -162,7 +168,8 @@ void vd_world_shape_coverage(int shape, float cx, float cy, float r, float angle
 
 /* A caption in natural English, drawn from the grammar with rng.
  * Returns the number of bytes written (truncated to size - 1). */
-size_t vd_world_caption(const vd_scene *scene, vd_rng *rng, char *buf, size_t size);
+size_t vd_world_caption(const vd_scene *scene, vd_rng *rng, int rare_words, char *buf,
+                        size_t size);
 
 /* What a prompt asks for: the caption grammar read in reverse. Fields the
  * prompt leaves open are -1. */
