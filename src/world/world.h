@@ -121,11 +121,12 @@ typedef struct vd_world_params {
     int max_objects;           /* 1..3, default 3 */
     /* Bit i set = motion i allowed; 0 = all. */
     unsigned motions;
-    /* Percent (0..100, default 0) of the caption's colour, shape, size and
-     * speed words drawn from every synonym the parser reads rather than
-     * the generator's own ("violet", "orb", "cube", "huge"): the phrasings a
-     * model trained on the default captions never sees. 0 draws exactly
-     * what it always did. */
+    /* Percent (0..100, default 0) of the caption's word draws (colour,
+     * shape, size; speed too, though every parser-only speed word lacks
+     * the adverb/adjective form a caption needs) made from every synonym
+     * the parser reads rather than the generator's own ("violet", "orb",
+     * "cube", "huge"): the phrasings a model trained on the default
+     * captions never sees. 0 draws exactly what it always did. */
     int rare_words;
 } vd_world_params;
 
