@@ -224,11 +224,10 @@ double vd_ssim_rgb(const uint8_t *a, const uint8_t *b, int frames, int h, int w)
  * repeated T times is encoded, and drift[j] = mean |z[j+2] - z[j+1]| in
  * units of each channel's stored spread (the latent statistics; without
  * them, the latent's rms) for latent frames 1, 2, ... (frame 0 codes one
- * video frame, the
- * others tc frames each, so it is left out). A latent space whose code for
- * an unchanged picture depends on the position in time makes a diffusion
- * model learn every latent frame's own code for the same object; ideal is
- * 0. Writes at most max values and returns how many steps there are (Tl -
+ * video frame, the others tc frames each, so it is left out). A latent
+ * space whose code for an unchanged picture depends on the position in
+ * time makes a diffusion model learn every latent frame's own code for the
+ * same object; ideal is 0. Writes at most max values and returns how many steps there are (Tl -
  * 2, 0 when Tl < 3), or -1 with err set. */
 int vd_vae_still_drift(vd_vae *vae, const float *x, int T, int H, int W, double *drift, int max,
                        vd_arena *ws, vd_error *err);

@@ -80,16 +80,19 @@ static inline void vd_att_exp(float *p, const float *s, int n, float scale, floa
     for (; c < n; c++) p[c] = vd_fast_expf(s[c] * scale - shift);
 }
 
-/* One key block's scores s[nk] of a query row (scaled, masked keys -inf,
- * at least one attended) become probabilities relative to the new running
- * max; the row's max *m and sum *l, and its output so far o[D], are
- * rescaled to it. */
-static inline void vd_att_online_row(float *s, int nk, float *m, float *l, float *o, int D) {
-    const float mx = vd_att_max(s, nk);
+/* One key block's raw scores s[nk] of a query row, times `scale` (> 0;
+ * masked keys -inf, at least one attended), become probabilities relative
+ * to the new running max; the row's max *m and sum *l, and its output so
+ * far o[D], are rescaled to it. Two passes over the row: the max of the raw
+ * scores (scaling is monotonic, so it scales to the same float), then exp
+ * with the sum. */
+static inline void vd_att_online_row_scaled(float *s, int nk, float scale, float *m, float *l,
+                                            float *o, int D) {
+    const float mx = vd_att_max(s, nk) * scale;
     const float mnew = mx > *m ? mx : *m;
     /* The block has an attended key, so mnew is finite; a NaN score
      * propagates instead of being hidden. */
-    const float sum = vd_att_exp_sum(s, nk, 1.0f, mnew);
+    const float sum = vd_att_exp_sum(s, nk, scale, mnew);
     const float alpha = *m == -INFINITY ? 0.0f : expf(*m - mnew);
     *l = *l * alpha + sum;
     *m = mnew;
@@ -97,21 +100,9 @@ static inline void vd_att_online_row(float *s, int nk, float *m, float *l, float
         for (int d = 0; d < D; d++) o[d] *= alpha;
 }
 
-/* vd_att_online_row for raw scores s[nk] that still need their scale (> 0)
- * and have no masked key, in two passes over the row instead of four: the
- * max of the raw scores (scaling is monotonic, so it scales to the same
- * float), then exp with the sum. The bits are vd_att_online_row's after
- * s[c] *= scale (x * 1.0f is x). */
-static inline void vd_att_online_row_scaled(float *s, int nk, float scale, float *m, float *l,
-                                            float *o, int D) {
-    const float mx = vd_att_max(s, nk) * scale;
-    const float mnew = mx > *m ? mx : *m;
-    const float sum = vd_att_exp_sum(s, nk, scale, mnew);
-    const float alpha = *m == -INFINITY ? 0.0f : expf(*m - mnew);
-    *l = *l * alpha + sum;
-    *m = mnew;
-    if (alpha != 1.0f)
-        for (int d = 0; d < D; d++) o[d] *= alpha;
+/* The same for scores already scaled (x * 1.0f is x, bit for bit). */
+static inline void vd_att_online_row(float *s, int nk, float *m, float *l, float *o, int D) {
+    vd_att_online_row_scaled(s, nk, 1.0f, m, l, o, D);
 }
 
 /* Divides nq output rows (stride HD) by their sums and writes their
