@@ -119,6 +119,13 @@ def main(argv=None):
     for n in SWEEP:
         if (("vidit", n, 2)) not in res:
             dit(n, 2)
+    # The same sweep with bf16 products, vidit's default where the CPU has
+    # them: does attention's share, which grows with the tokens, keep pace?
+    for n in SWEEP:
+        if ("vidit_bf16", n, 2) not in res:
+            cmd = [a.vidit, "bench", "dit", "--matmul", "bf16"] + WORKLOAD + [
+                "--tokens", str(n), "--threads", "2"]
+            res["vidit_bf16", n, 2] = run(f"dit_vidit_bf16_{n}_t2", cmd, outdir, reuse)
     vae = run("vae", [a.vidit, "bench", "vae"] + (["--repeats", "1"] if a.quick else []),
               outdir, reuse)
     gen, gen_note = {}, ""
@@ -184,6 +191,15 @@ def main(argv=None):
                 for w, d in (("vidit", v), ("torch", t))}
         row(f"sweep: training time/FLOP vs {SWEEP[0]} tokens, {n} tokens",
             norm["vidit"], norm["torch"], None)
+    base16 = res.get(("vidit_bf16", SWEEP[0], 2))
+    for n in SWEEP:
+        v, t = res.get(("vidit_bf16", n, 2)), res.get(("torch", n, 2))
+        row(f"sweep, bf16 products: training step, {n} tokens, 2 threads (s; PyTorch fp32)",
+            get(v, "train_step_s"), get(t, "train_step_s"))
+        row(f"sweep, bf16 products: sampling step, {n} tokens, 2 threads (s; PyTorch fp32)",
+            get(v, "sample_step_s"), get(t, "sample_step_s"))
+        row(f"sweep, bf16 products: training time/FLOP vs {SWEEP[0]} tokens, {n} tokens",
+            ratio(get(base16, "train_gflops"), get(v, "train_gflops")), None, None)
     vae_note = "" if os.path.exists("models/vae.safetensors") else " (fresh model from configs/vae.json)"
     row("VAE decode, 64x64x17 (s/frame)" + vae_note, get(vae, "vae_decode_s_per_frame"), None,
         None)
