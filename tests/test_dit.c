@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "core/arena.h"
+#include "core/strbuf.h"
 #include "models/dit.h"
 #include "ops/ops.h"
 #include "test.h"
@@ -306,8 +307,9 @@ static void randomise(vd_dit *m, uint64_t seed) {
  * parameters (every layer kind) and of latent values. The model is mildly
  * non-linear: a central difference with h = 5e-3 in float32 stays within
  * 1e-3 + 2% (worst about a fifth of that). */
-static void test_gradcheck(vd_arena *arena) {
+static void test_gradcheck(vd_arena *arena, int pos_embed) {
     vd_dit_config c = small_config();
+    c.pos_embed = pos_embed;
     c.dim = 16;
     c.text_dim = 12;
     c.latent_channels = 3;
@@ -338,13 +340,94 @@ static void test_gradcheck(vd_arena *arena) {
     vd_params_zero_grad(p);
     tiny_step(&k, k.latent, y, k.dy, dlat);
     memcpy(grad, vd_params_all_grad(p), np * sizeof *grad);
-    vt_gradcheck("dit parameters (finite differences)", tiny_loss, &k, vd_params_all(p), grad,
-                 np, 5e-3, 1e-3, 2e-2, vt_quick() ? 24 : 120);
-    vt_gradcheck("dit latent (finite differences)", tiny_loss, &k, k.latent, dlat, k.nlat,
-                 5e-3, 1e-3, 2e-2, vt_quick() ? 8 : 40);
+    vt_gradcheck(pos_embed ? "dit parameters, pos_embed (finite differences)"
+                           : "dit parameters (finite differences)",
+                 tiny_loss, &k, vd_params_all(p), grad, np, 5e-3, 1e-3, 2e-2,
+                 vt_quick() || pos_embed ? 24 : 120);
+    vt_gradcheck(pos_embed ? "dit latent, pos_embed (finite differences)"
+                           : "dit latent (finite differences)",
+                 tiny_loss, &k, k.latent, dlat, k.nlat, 5e-3, 1e-3, 2e-2,
+                 vt_quick() || pos_embed ? 8 : 40);
     free(y), free(dlat), free(grad);
     tiny_close(&k);
     vd_arena_reset(arena, 0);
+}
+
+/* The position features: the documented layout entry by entry, what the
+ * model does with them, and the config key. */
+static void test_pos_embed(vd_arena *arena) {
+    const int T = 3, Hh = 4, Ww = 5, D = 22; /* groups: time 10, height 6, width 6 */
+    const int N = T * Hh * Ww, size[3] = {10, 6, 6};
+    float *pe = xcalloc((size_t)N * D, 4);
+    vd_pos3d_table(pe, T, Hh, Ww, D);
+    double worst = 0;
+    for (int t = 0; t < T; t++)
+        for (int h = 0; h < Hh; h++)
+            for (int w = 0; w < Ww; w++) {
+                const float *row = pe + (size_t)((t * Hh + h) * Ww + w) * D;
+                const int pos[3] = {t, h, w};
+                for (int a = 0, off = 0; a < 3; off += size[a], a++)
+                    for (int j = 0; j < size[a] / 2; j++) {
+                        double f = 1.0 / pow(10000.0, 2.0 * j / size[a]);
+                        worst = fmax(worst, fabs(row[off + j] - sin(pos[a] * f)));
+                        worst = fmax(worst, fabs(row[off + size[a] / 2 + j] - cos(pos[a] * f)));
+                    }
+            }
+    CHECK(worst < 1e-6, "pos3d table: off by %g from sin/cos of the place", worst);
+    free(pe);
+
+    /* Same weights with and without: the features change the output, and
+     * the model without them is the one it always was (the golden tests). */
+    vd_dit_config c = small_config();
+    vd_dit *m0 = NULL, *m1 = NULL;
+    vd_error err = {0};
+    c.pos_embed = 1;
+    CHECK(vd_dit_new(&m1, &c, 9, 0, NULL, &err) == VD_OK, "new pos_embed: %s", err.message);
+    c.pos_embed = 0;
+    CHECK(vd_dit_new(&m0, &c, 9, 0, NULL, &err) == VD_OK, "new: %s", err.message);
+    if (m0 && m1) {
+        randomise(m0, 10);
+        randomise(m1, 10);
+        const int B = 1, Tl = 2, H = 4, W = 4;
+        size_t n = (size_t)B * c.latent_channels * Tl * H * W;
+        float *lat = xcalloc(n, 4), *y0 = xcalloc(n, 4), *y1 = xcalloc(n, 4), t = 0.5f;
+        vt_fill_normal(lat, n, 11);
+        int32_t tok[8] = {5, 6, 7};
+        int len = 3;
+        CHECK(vd_dit_forward(m0, lat, &t, tok, &len, B, Tl, H, W, y0, arena, &err) == VD_OK,
+              "forward: %s", err.message);
+        vd_arena_reset(arena, 0);
+        CHECK(vd_dit_forward(m1, lat, &t, tok, &len, B, Tl, H, W, y1, arena, &err) == VD_OK,
+              "forward pos_embed: %s", err.message);
+        vd_arena_reset(arena, 0);
+        double diff = 0;
+        for (size_t i = 0; i < n; i++) diff = fmax(diff, fabs(y0[i] - y1[i]));
+        CHECK(diff > 1e-3, "pos_embed changes the output by only %g", diff);
+        free(lat), free(y0), free(y1);
+    }
+    vd_dit_free(m0);
+    vd_dit_free(m1);
+
+    vd_dit_config r;
+    vd_dit_config_default(&r);
+    c = small_config();
+    vd_strbuf js;
+    vd_strbuf_init(&js);
+    vd_dit_config_to_json(&c, &js);
+    CHECK(!strstr(vd_strbuf_cstr(&js), "pos_embed"), "pos_embed 0 is not written");
+    vd_strbuf_free(&js);
+    c.pos_embed = 1;
+    vd_strbuf_init(&js);
+    vd_dit_config_to_json(&c, &js);
+    CHECK(vd_dit_config_parse(&r, vd_strbuf_cstr(&js), strlen(vd_strbuf_cstr(&js)), "json", &err) ==
+                  VD_OK && r.pos_embed == 1,
+          "pos_embed round trip: %s", vd_strbuf_cstr(&js));
+    vd_strbuf_free(&js);
+    const char *bad = "{\"pos_embed\": 2}";
+    vd_dit_config_default(&r);
+    CHECK(vd_dit_config_parse(&r, bad, strlen(bad), "bad", &err) == VD_ERR_ARG &&
+              strstr(err.message, "pos_embed"),
+          "pos_embed 2 refused: %s", err.message);
 }
 
 static void test_zero_init_and_text_paths(vd_arena *arena) {
@@ -592,7 +675,9 @@ int main(void) {
         golden_block(arena);
         golden_text(arena);
         golden_tiny(arena);
-        test_gradcheck(arena);
+        test_gradcheck(arena, 0);
+        test_gradcheck(arena, 1);
+        test_pos_embed(arena);
         test_zero_init_and_text_paths(arena);
         test_threads_sizes_allocs(arena);
         test_frame_cond(arena);

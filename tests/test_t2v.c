@@ -473,6 +473,50 @@ static void test_cli(const char *model) {
     CHECK(run_cli(args) == 2, "train --steps 0");
 }
 
+/* vidit probe: a prompt against itself moves nothing (every share exactly
+ * 0), against another prompt something, the same numbers on 1 and 2
+ * threads; bad input exits 2, a missing model 1. */
+static void test_probe_cli(const char *model) {
+    if (!getenv("VIDIT_BIN")) return;
+    char cmd[4096], path[2][400];
+    for (int t = 1; t <= 2; t++) {
+        snprintf(path[t - 1], sizeof path[0], "%s/probe%d.txt", root, t);
+        snprintf(cmd, sizeof cmd,
+                 "%s probe \"a red circle moves left\" --vs \"a red circle moves left\" "
+                 "--vs \"a blue square rests on white\" --model %s --seeds 2 --threads %d >%s 2>%s/stderr.txt",
+                 getenv("VIDIT_BIN"), model, t, path[t - 1], root);
+        int rc = system(cmd);
+        CHECK(WIFEXITED(rc) && WEXITSTATUS(rc) == 0, "%s", cmd);
+    }
+    char *text[2] = {NULL, NULL};
+    for (int t = 0; t < 2; t++) {
+        size_t len = 0;
+        if (vd_read_file(path[t], &text[t], &len, NULL) != VD_OK) text[t] = NULL;
+    }
+    CHECK(text[0] && text[1] && !strcmp(text[0], text[1]), "probe: 1 and 2 threads differ");
+    double share[2][4] = {{-1, -1, -1, -1}, {-1, -1, -1, -1}};
+    const char *row = text[0];
+    for (int r = 0; r < 2 && row; r++) {
+        row = strstr(row, "\nshare ");
+        if (!row) break;
+        row += 7;
+        CHECK(sscanf(row, "%lf %lf %lf %lf", &share[r][0], &share[r][1], &share[r][2],
+                     &share[r][3]) == 4, "probe: row %d unreadable", r);
+    }
+    for (int k = 0; k < 4; k++) {
+        CHECK(share[0][k] == 0.0, "probe: the prompt against itself moved %g at t %d", share[0][k], k);
+        CHECK(share[1][k] > 0.0 && share[1][k] < 10.0, "probe: another prompt: share %g", share[1][k]);
+    }
+    free(text[0]), free(text[1]);
+    char args[1024];
+    snprintf(args, sizeof args, "probe \"a red circle\" --model %s", model);
+    CHECK(run_cli(args) == 2, "probe without --vs");
+    snprintf(args, sizeof args, "probe \"a red circle\" --vs \"a red square\" --seeds 0 --model %s", model);
+    CHECK(run_cli(args) == 2, "probe --seeds 0");
+    snprintf(args, sizeof args, "probe \"a red circle\" --vs \"a red square\" --model %s/none.safetensors", root);
+    CHECK(run_cli(args) == 1, "probe with a missing model");
+}
+
 /* --vae: another VAE with the same layers replaces the model's (other
  * weights, another video); one with other layers is refused. */
 static void test_use_vae(const char *model) {
@@ -597,6 +641,7 @@ int main(void) {
             test_use_vae(model);
             test_init(model);
             test_cli(model);
+            test_probe_cli(model);
             test_reexport_sample(model);
         }
         test_shipped_model();

@@ -11,6 +11,7 @@ int cmd_vae(int argc, char **argv);   /* tools/cmd_vae.c */
 /* (not cmd_train: tools/cmd_vae.c has a static function of that name) */
 int cmd_t2v_train(int argc, char **argv); /* tools/cmd_train.c */
 int cmd_generate(int argc, char **argv); /* tools/cmd_generate.c */
+int cmd_probe(int argc, char **argv);    /* tools/cmd_probe.c */
 
 /* `--matmul fp32|bf16|auto` of train, generate and bench: sets the
  * process's matmul precision (vd_set_matmul_precision); auto is bf16 where

@@ -16,6 +16,7 @@ static const struct {
     {"vae", cmd_vae, "train and run the video compression network (causal 3D VAE)"},
     {"train", cmd_t2v_train, "train the text-to-video model (flow matching on VAE latents)"},
     {"generate", cmd_generate, "make videos from text prompts"},
+    {"probe", cmd_probe, "measure how much a model listens to some words"},
     {"bench", cmd_bench, "measure operator and model speed"},
 };
 

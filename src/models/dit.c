@@ -54,6 +54,7 @@ void vd_dit_config_default(vd_dit_config *cfg) {
     cfg->rope_theta = 10000.0f;
     cfg->freq_dim = 256;
     cfg->frame_cond = 0;
+    cfg->pos_embed = 0;
 }
 
 vd_status vd_dit_config_check(const vd_dit_config *c, vd_error *err) {
@@ -78,6 +79,8 @@ vd_status vd_dit_config_check(const vd_dit_config *c, vd_error *err) {
                        c->max_text_len);
     if (c->frame_cond != 0 && c->frame_cond != 1)
         return vd_fail(err, VD_ERR_ARG, "dit config: frame_cond %d (want 0 or 1)", c->frame_cond);
+    if (c->pos_embed != 0 && c->pos_embed != 1)
+        return vd_fail(err, VD_ERR_ARG, "dit config: pos_embed %d (want 0 or 1)", c->pos_embed);
     if (!(c->rope_theta > 1.0f) || c->freq_dim < 2 || c->freq_dim % 2)
         return vd_fail(err, VD_ERR_ARG, "dit config: rope_theta %g must be > 1 and freq_dim %d even",
                        (double)c->rope_theta, c->freq_dim);
@@ -103,6 +106,7 @@ vd_status vd_dit_config_parse(vd_dit_config *cfg, const char *json, size_t len,
         {"text_depth", &cfg->text_depth}, {"text_heads", &cfg->text_heads},
         {"vocab_size", &cfg->vocab_size}, {"max_text_len", &cfg->max_text_len},
         {"freq_dim", &cfg->freq_dim}, {"frame_cond", &cfg->frame_cond},
+        {"pos_embed", &cfg->pos_embed},
     };
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
         int64_t v;
@@ -142,7 +146,10 @@ void vd_dit_config_to_json(const vd_dit_config *c, vd_strbuf *s) {
                      c->latent_channels, c->text_dim, c->text_depth, c->text_heads,
                      c->vocab_size, c->max_text_len);
     vd_strbuf_json_number(s, c->rope_theta);
-    vd_strbuf_printf(s, ",\"freq_dim\":%d,\"frame_cond\":%d}", c->freq_dim, c->frame_cond);
+    vd_strbuf_printf(s, ",\"freq_dim\":%d,\"frame_cond\":%d", c->freq_dim, c->frame_cond);
+    /* Written only when set, so that models without it keep their bytes. */
+    if (c->pos_embed) vd_strbuf_printf(s, ",\"pos_embed\":%d", c->pos_embed);
+    vd_strbuf_printf(s, "}");
 }
 
 /* ------------------------------------------------------------------ model */
@@ -334,6 +341,16 @@ vd_status vd_dit_forward_cond(vd_dit *m, const float *latent, const uint8_t *fra
     /* Patches, embedding, rotary tables over the (Tp, Hp, Wp) grid. */
     embed_input(m, m->tokens, patches, latent, frame_mask, B, T, H, W);
     vd_linear_forward(&m->x_embed, m->params, m->xs[0], m->tokens, (int)M);
+    if (c->pos_embed) {
+        /* A constant: the backward passes through it unchanged. */
+        float *pe = vd_arena_floats(arena, (size_t)N * D);
+        if (!pe) return vd_fail(err, VD_ERR_NOMEM, "dit: out of memory for %d position features", N);
+        vd_pos3d_table(pe, Tp, Hp, Wp, D);
+        for (int b = 0; b < B; b++) {
+            float *xb = m->xs[0] + (size_t)b * N * D;
+            ops->add(xb, xb, pe, (size_t)N * D);
+        }
+    }
     int rt, rh, rw;
     vd_rope3d_split(hd, &rt, &rh, &rw);
     vd_rope3d_table(m->rope_cos, m->rope_sin, Tp, Hp, Wp, hd, rt, rh, rw, c->rope_theta, 0, 0, 0);

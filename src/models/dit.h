@@ -55,6 +55,12 @@ typedef struct vd_dit_config {
     float rope_theta;
     int freq_dim; /* sinusoidal timestep features, 256 */
     int frame_cond; /* 1: the patch embedding also reads which latent frames are given */
+    int pos_embed;  /* 1: fixed sin-cos features of each token's (t, h, w) place
+                       (vd_pos3d_table) are added to its embedding. Rotary
+                       positions only shape the attention weights, so with them
+                       alone no token's value says where it is; with these, a
+                       token can read where another one is (and so how far an
+                       object has moved). 0 (the default) adds nothing. */
 } vd_dit_config;
 
 /* A small default (dim 256, depth 6, heads 4, patch 1x2x2, 8 channels,
@@ -64,8 +70,8 @@ void vd_dit_config_default(vd_dit_config *cfg);
 /* Reads a JSON object; absent keys keep the values already in cfg, so
  * start from vd_dit_config_default. Keys: dim, depth, heads, patch_t,
  * patch_h, patch_w, latent_channels, text_dim, text_depth, text_heads,
- * vocab_size, max_text_len, rope_theta, freq_dim, frame_cond. Checks the
- * result. */
+ * vocab_size, max_text_len, rope_theta, freq_dim, frame_cond, pos_embed.
+ * Checks the result. */
 vd_status vd_dit_config_parse(vd_dit_config *cfg, const char *json, size_t len,
                               const char *label, vd_error *err);
 vd_status vd_dit_config_load(vd_dit_config *cfg, const char *path, vd_error *err);

@@ -222,4 +222,12 @@ void vd_rope3d_split(int D, int *dt, int *dh, int *dw);
 void vd_rope3d_table(float *cos_t, float *sin_t, int T, int Hh, int Ww, int D,
                      int dt, int dh, int dw, float theta, int t0, int h0, int w0);
 
+/* Fills pe (N, D) with fixed sin-cos features of each token's place on a
+ * (T, Hh, Ww) grid, tokens ordered (t, h, w): D is split into time, height
+ * and width groups (height and width get floor(D / 3) rounded down to even,
+ * time the rest); a group of d features at position p holds sin(p w_j) in
+ * its first half and cos(p w_j) in its second, w_j = 10000^(-2j / d) (the
+ * DiT / MAE embedding, one axis per group). Defined for any grid. */
+void vd_pos3d_table(float *pe, int T, int Hh, int Ww, int D);
+
 #endif

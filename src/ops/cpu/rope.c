@@ -58,6 +58,29 @@ void vd_rope3d_table(float *cos_t, float *sin_t, int T, int Hh, int Ww, int D, i
     }
 }
 
+/* Width features get floor(D / 3) rounded down to even, as do height
+ * features, and time the rest. */
+void vd_pos3d_table(float *pe, int T, int Hh, int Ww, int D) {
+    const int dh = D / 3 / 2 * 2, dw = dh, dt = D - dh - dw;
+    const long N = (long)T * Hh * Ww;
+#pragma omp parallel for schedule(static)
+    for (long n = 0; n < N; n++) {
+        const double pos[3] = {(double)(n / ((long)Hh * Ww)), (double)(n / Ww % Hh),
+                               (double)(n % Ww)};
+        const int size[3] = {dt, dh, dw};
+        float *row = pe + (size_t)n * D;
+        for (int a = 0, off = 0; a < 3; off += size[a], a++) {
+            const int half = size[a] / 2;
+            for (int j = 0; j < half; j++) {
+                double angle = pos[a] * pow(10000.0, -2.0 * j / size[a]);
+                row[off + j] = (float)sin(angle);
+                row[off + half + j] = (float)cos(angle);
+            }
+            if (size[a] % 2) row[off + size[a] - 1] = 0.0f;
+        }
+    }
+}
+
 void vd_cpu_rope_apply(float *x, const float *cos_t, const float *sin_t, int B, int N, int H,
                        int D, int stride, int inverse) {
     const int half = D / 2;
