@@ -179,27 +179,23 @@ def main(argv=None):
             one, two = res.get((who, BASE_TOKENS, 1)), res.get((who, BASE_TOKENS, 2))
             sp[who] = ratio(get(one, key), get(two, key))
         row(f"thread scaling 1 -> 2, {what} step (speed-up)", sp["vidit"], sp["torch"], None)
-    base = {w: res.get((w, SWEEP[0], 2)) for w in ("vidit", "torch")}
-    for n in SWEEP:
-        v, t = res.get(("vidit", n, 2)), res.get(("torch", n, 2))
-        row(f"sweep: training step, {n} tokens, 2 threads (s)",
-            get(v, "train_step_s"), get(t, "train_step_s"))
-        row(f"sweep: sampling step, {n} tokens, 2 threads (s)",
-            get(v, "sample_step_s"), get(t, "sample_step_s"))
-        # time per FLOP relative to the first row = GFLOP/s there / GFLOP/s here
-        norm = {w: ratio(get(base[w], "train_gflops"), get(d, "train_gflops"))
-                for w, d in (("vidit", v), ("torch", t))}
-        row(f"sweep: training time/FLOP vs {SWEEP[0]} tokens, {n} tokens",
-            norm["vidit"], norm["torch"], None)
-    base16 = res.get(("vidit_bf16", SWEEP[0], 2))
-    for n in SWEEP:
-        v, t = res.get(("vidit_bf16", n, 2)), res.get(("torch", n, 2))
-        row(f"sweep, bf16 products: training step, {n} tokens, 2 threads (s; PyTorch fp32)",
-            get(v, "train_step_s"), get(t, "train_step_s"))
-        row(f"sweep, bf16 products: sampling step, {n} tokens, 2 threads (s; PyTorch fp32)",
-            get(v, "sample_step_s"), get(t, "sample_step_s"))
-        row(f"sweep, bf16 products: training time/FLOP vs {SWEEP[0]} tokens, {n} tokens",
-            ratio(get(base16, "train_gflops"), get(v, "train_gflops")), None, None)
+    # The token sweep twice: fp32 products against PyTorch fp32, then bf16
+    # products (vidit alone; its time per FLOP) against the same PyTorch.
+    for vkey, prefix, suffix, torch_norm in (("vidit", "sweep:", "", True),
+                                             ("vidit_bf16", "sweep, bf16 products:",
+                                              "; PyTorch fp32", False)):
+        base = {w: res.get((w, SWEEP[0], 2)) for w in (vkey, "torch")}
+        for n in SWEEP:
+            v, t = res.get((vkey, n, 2)), res.get(("torch", n, 2))
+            row(f"{prefix} training step, {n} tokens, 2 threads (s{suffix})",
+                get(v, "train_step_s"), get(t, "train_step_s"))
+            row(f"{prefix} sampling step, {n} tokens, 2 threads (s{suffix})",
+                get(v, "sample_step_s"), get(t, "sample_step_s"))
+            # time per FLOP relative to the first row = GFLOP/s there / GFLOP/s here
+            row(f"{prefix} training time/FLOP vs {SWEEP[0]} tokens, {n} tokens",
+                ratio(get(base[vkey], "train_gflops"), get(v, "train_gflops")),
+                ratio(get(base["torch"], "train_gflops"), get(t, "train_gflops"))
+                if torch_norm else None, None)
     vae_note = "" if os.path.exists("models/vae.safetensors") else " (fresh model from configs/vae.json)"
     row("VAE decode, 64x64x17 (s/frame)" + vae_note, get(vae, "vae_decode_s_per_frame"), None,
         None)
