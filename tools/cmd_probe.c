@@ -31,7 +31,8 @@ static void usage(FILE *to) {
             "PROMPT and each OTHER: at t = 0.95, 0.8, 0.6 and 0.4, over N draws of noise,\n"
             "the RMS difference of the velocities for PROMPT and OTHER, as a share of\n"
             "the RMS difference between PROMPT and the empty prompt. Near 0: the model\n"
-            "ignores those words. Prints one row per OTHER.\n\n"
+            "ignores those words. Prints one row per OTHER (fp32 products: the\n"
+            "numbers do not depend on the thread count).\n\n"
             "  --model PATH   model file (default " DEFAULT_MODEL ")\n"
             "  --size WxH     latent grid of this video size (default: the first trained)\n"
             "  --frames F     and this many frames (default: the first trained)\n"
@@ -96,9 +97,11 @@ int cmd_probe(int argc, char **argv) {
                    more) {
             long v = strtol(argv[++i], &end, 10);
             int is_seeds = a[2] == 's', is_frames = a[2] == 'f';
-            if (*end || v < 1 || v > (is_seeds ? 64 : 4096))
-                return bad(is_seeds ? "--seeds wants 1..64, got " : "wants a positive integer, got ",
-                           argv[i]);
+            if (*end || v < 1 || v > (is_seeds ? 64 : 4096)) {
+                fprintf(stderr, "vidit probe: %s wants an integer in 1..%d, got '%s'\n", a,
+                        is_seeds ? 64 : 4096, argv[i]);
+                return 2;
+            }
             if (is_seeds) seeds = (int)v;
             else if (is_frames) frames = (int)v;
             else threads = (int)v;
