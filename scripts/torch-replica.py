@@ -22,8 +22,9 @@ of the samples (loss on the others), as vidit's `given_first`; probe then
 gives it too. With --direction-label the caption's direction word (left,
 right, up, down; none otherwise or when the caption is dropped) is also
 given as a class label added to the conditioning vector, to tell whether
-the text path or the blocks keep direction from being learned. Needs torch
-and numpy.
+the text path or the blocks keep direction from being learned.
+--token-std sets the scale of the text encoder's initial token embeddings
+(vidit's: 0.02). Needs torch and numpy.
 """
 import argparse
 import json
@@ -121,11 +122,11 @@ class Grid:
 
 
 class TextEncoder(nn.Module):
-    def __init__(self, vocab):
+    def __init__(self, vocab, token_std=0.02):
         super().__init__()
         self.emb = nn.Embedding(vocab, TEXT_DIM)
         self.pos = nn.Parameter(torch.randn(TEXT_LEN, TEXT_DIM) * 0.02)
-        nn.init.normal_(self.emb.weight, std=0.02)
+        nn.init.normal_(self.emb.weight, std=token_std)
         self.layers = nn.ModuleList([
             nn.TransformerEncoderLayer(TEXT_DIM, 2, 4 * TEXT_DIM, 0.0, F.gelu, batch_first=True,
                                        norm_first=True) for _ in range(2)])
@@ -180,11 +181,11 @@ class Block(nn.Module):
 
 
 class DiT(nn.Module):
-    def __init__(self, grid, vocab, depth, pos_embed, label=False):
+    def __init__(self, grid, vocab, depth, pos_embed, label=False, token_std=0.02):
         super().__init__()
         self.grid, self.pos_embed = grid, pos_embed
         self.label = nn.Embedding(1 + len(DIRECTIONS), DIM) if label else None
-        self.text = TextEncoder(vocab)
+        self.text = TextEncoder(vocab, token_std)
         self.x_embed = nn.Linear(grid.P, DIM)
         self.t1, self.t2 = nn.Linear(128, DIM), nn.Linear(DIM, DIM)
         nn.init.normal_(self.t1.weight, std=0.02)
@@ -226,8 +227,8 @@ def frame_mask(given, grid):
 
 def train(args, X, captions, words, grid):
     torch.manual_seed(0)
-    model = DiT(grid, len(words.ids) + 1, args.depth, args.pos_embed, args.direction_label)
-    ema = DiT(grid, len(words.ids) + 1, args.depth, args.pos_embed, args.direction_label)
+    model = DiT(grid, len(words.ids) + 1, args.depth, args.pos_embed, args.direction_label, args.token_std)
+    ema = DiT(grid, len(words.ids) + 1, args.depth, args.pos_embed, args.direction_label, args.token_std)
     ema.load_state_dict(model.state_dict())
     for p in ema.parameters():
         p.requires_grad_(False)
@@ -277,7 +278,7 @@ def train(args, X, captions, words, grid):
 
 
 def probe(args, X, captions, words, grid):
-    model = DiT(grid, len(words.ids) + 1, args.depth, args.pos_embed, args.direction_label)
+    model = DiT(grid, len(words.ids) + 1, args.depth, args.pos_embed, args.direction_label, args.token_std)
     state = torch.load(os.path.join(args.out, "replica.pt"))
     model.load_state_dict(state["ema"])
     model.eval()
@@ -333,6 +334,7 @@ def main():
     ap.add_argument("--given-first", type=float, default=0.0)
     ap.add_argument("--pos-embed", action="store_true")
     ap.add_argument("--direction-label", action="store_true")
+    ap.add_argument("--token-std", type=float, default=0.02)
     args = ap.parse_args()
     X, captions = load_cache(args.cache)
     patch = tuple(int(v) for v in args.patch.split(","))
