@@ -12,12 +12,12 @@ run stopped after one step makes it: `--stop-after 1`). The grid is the
 VAE's, 8x5x16x16 for 64x64x17 y4m videos; the 8 channels are the Y, U, V
 means over each 4x4 block and causal time group (frame 0 alone, then frames
 1-4, 5-8, ...), the Y, U, V of the group's last frame and the U, V of its
-first, each standardised over the data.
+first, each standardised over the data. Needs numpy.
 
 --groups writes a cache for scripts/torch-replica.py only (no key: vidit
 does not read it), laid out as the reference notes' pooled pixels: the Y,
 U, V means over each 4x4 block and each group of 4 frames, no frame on its
-own (16 frames -> 4), captions as they are in DATA_DIR. Needs numpy.
+own (16 frames -> 4), captions as they are in DATA_DIR.
 """
 import json
 import os

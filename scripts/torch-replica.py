@@ -77,11 +77,10 @@ DIRECTIONS = ["left", "right", "up", "down"]
 
 
 def direction_label(caption):
-    """1 + the index of the word after "moves" in DIRECTIONS, else 0."""
+    """1 + the index in DIRECTIONS of the word after "moves", else 0."""
     w = caption.split()
-    if "moves" in w and w.index("moves") + 1 < len(w) and w[w.index("moves") + 1] in DIRECTIONS:
-        return 1 + DIRECTIONS.index(w[w.index("moves") + 1])
-    return 0
+    k = w.index("moves") + 1 if "moves" in w else len(w)
+    return 1 + DIRECTIONS.index(w[k]) if k < len(w) and w[k] in DIRECTIONS else 0
 
 
 class Grid:
@@ -225,10 +224,14 @@ def frame_mask(given, grid):
     return given[:, None, :, None, None].repeat_interleave(grid.pt, 2)
 
 
+def make_model(args, grid, words):
+    return DiT(grid, len(words.ids) + 1, args.depth, args.pos_embed, args.direction_label, args.token_std)
+
+
 def train(args, X, captions, words, grid):
     torch.manual_seed(0)
-    model = DiT(grid, len(words.ids) + 1, args.depth, args.pos_embed, args.direction_label, args.token_std)
-    ema = DiT(grid, len(words.ids) + 1, args.depth, args.pos_embed, args.direction_label, args.token_std)
+    model = make_model(args, grid, words)
+    ema = make_model(args, grid, words)
     ema.load_state_dict(model.state_dict())
     for p in ema.parameters():
         p.requires_grad_(False)
@@ -278,7 +281,7 @@ def train(args, X, captions, words, grid):
 
 
 def probe(args, X, captions, words, grid):
-    model = DiT(grid, len(words.ids) + 1, args.depth, args.pos_embed, args.direction_label, args.token_std)
+    model = make_model(args, grid, words)
     state = torch.load(os.path.join(args.out, "replica.pt"))
     model.load_state_dict(state["ema"])
     model.eval()
@@ -295,7 +298,7 @@ def probe(args, X, captions, words, grid):
         w[1] = "green" if w[1] != "green" else "red"
         return " ".join(w)
 
-    chosen = [i for i, c in enumerate(captions) if any(f"moves {d} " in c for d in swap)][:48]
+    chosen = [i for i, c in enumerate(captions) if direction_label(c)][:48]
     rng = torch.Generator().manual_seed(3)
     print(f"probe: {args.out}/replica.pt (EMA, step {state.get('step', '?')}), {len(chosen)} videos"
           + (", first latent frame given" if args.given_first > 0 else ""))
