@@ -11,7 +11,9 @@
 # prompt (seed = its line number, default sampling settings) and `vidit
 # eval` judges them against their prompts.
 # Environment: VIDIT (default build/vidit), SEED (4242), WORK (folder kept
-# for inspection; default out/eval-default).
+# for inspection; default out/eval-default), TRUTH (an existing dataset
+# folder whose first N videos are the held-out set, in place of the world
+# made from SEED; for the experiments' own worlds, e.g. data/exp/easy4_held).
 set -eu
 MODEL=${1:-models/default.safetensors}
 N=${2:-200}
@@ -21,8 +23,16 @@ W=${WORK:-out/eval-default}
 
 rm -rf "$W"
 mkdir -p "$W"
-"$VIDIT" world --out "$W/truth" --n "$N" --seed "$SEED" --max-objects 1 \
-    --motions still,linear --size 64x64 --frames 17 --fps 8 --format y4m --quiet
+if [ -n "${TRUTH:-}" ]; then
+    mkdir -p "$W/truth"
+    head -n "$N" "$TRUTH/captions.jsonl" > "$W/truth/captions.jsonl"
+    sed -n 's/.*"file":"\([^"]*\)".*/\1/p' "$W/truth/captions.jsonl" |
+        while read -r f; do ln -s "$(cd "$TRUTH" && pwd)/$f" "$W/truth/$f"; done
+    SEED="from $TRUTH"
+else
+    "$VIDIT" world --out "$W/truth" --n "$N" --seed "$SEED" --max-objects 1 \
+        --motions still,linear --size 64x64 --frames 17 --fps 8 --format y4m --quiet
+fi
 
 # One prompt per line, taken from the JSON lines' "caption" member (the
 # world's captions hold no quotes or backslashes).

@@ -24,7 +24,10 @@ right, up, down; none otherwise or when the caption is dropped) is also
 given as a class label added to the conditioning vector, to tell whether
 the text path or the blocks keep direction from being learned.
 --token-std sets the scale of the text encoder's initial token embeddings
-(vidit's: 0.02). Needs torch and numpy.
+(vidit's default: 0.02), --pool sum adds the text encoder's outputs over
+the prompt's tokens instead of averaging them for the pooled vector, and
+--text-lr M multiplies the text encoder's learning rate. Needs torch and
+numpy.
 """
 import argparse
 import json
@@ -121,8 +124,9 @@ class Grid:
 
 
 class TextEncoder(nn.Module):
-    def __init__(self, vocab, token_std=0.02):
+    def __init__(self, vocab, token_std=0.02, pool="mean"):
         super().__init__()
+        self.pool = pool
         self.emb = nn.Embedding(vocab, TEXT_DIM)
         self.pos = nn.Parameter(torch.randn(TEXT_LEN, TEXT_DIM) * 0.02)
         nn.init.normal_(self.emb.weight, std=token_std)
@@ -142,7 +146,9 @@ class TextEncoder(nn.Module):
             x = layer(x, src_key_padding_mask=attn_pad)
         x = self.norm(x)
         valid = (~pad).float()[..., None]
-        pooled = (x * valid).sum(1) / valid.sum(1).clamp(min=1)
+        pooled = (x * valid).sum(1)
+        if self.pool == "mean":
+            pooled = pooled / valid.sum(1).clamp(min=1)
         return x, pooled, pad
 
 
@@ -180,11 +186,11 @@ class Block(nn.Module):
 
 
 class DiT(nn.Module):
-    def __init__(self, grid, vocab, depth, pos_embed, label=False, token_std=0.02):
+    def __init__(self, grid, vocab, depth, pos_embed, label=False, token_std=0.02, pool="mean"):
         super().__init__()
         self.grid, self.pos_embed = grid, pos_embed
         self.label = nn.Embedding(1 + len(DIRECTIONS), DIM) if label else None
-        self.text = TextEncoder(vocab, token_std)
+        self.text = TextEncoder(vocab, token_std, pool)
         self.x_embed = nn.Linear(grid.P, DIM)
         self.t1, self.t2 = nn.Linear(128, DIM), nn.Linear(DIM, DIM)
         nn.init.normal_(self.t1.weight, std=0.02)
@@ -225,7 +231,8 @@ def frame_mask(given, grid):
 
 
 def make_model(args, grid, words):
-    return DiT(grid, len(words.ids) + 1, args.depth, args.pos_embed, args.direction_label, args.token_std)
+    return DiT(grid, len(words.ids) + 1, args.depth, args.pos_embed, args.direction_label, args.token_std,
+               args.pool)
 
 
 def train(args, X, captions, words, grid):
@@ -236,8 +243,13 @@ def train(args, X, captions, words, grid):
     for p in ema.parameters():
         p.requires_grad_(False)
     decayed = lambda name, p: p.ndim >= 2 and "emb" not in name and "pos" not in name
-    groups = [{"params": [p for n, p in model.named_parameters() if decayed(n, p)], "weight_decay": 0.01},
-              {"params": [p for n, p in model.named_parameters() if not decayed(n, p)], "weight_decay": 0.0}]
+    groups = []
+    for text in (False, True):
+        for decay in (True, False):
+            params = [p for n, p in model.named_parameters()
+                      if decayed(n, p) == decay and n.startswith("text.") == text]
+            groups.append({"params": params, "weight_decay": 0.01 if decay else 0.0,
+                           "lr_mult": args.text_lr if text else 1.0})
     opt = torch.optim.AdamW(groups, lr=LR, betas=(0.9, 0.99))
     ids_all, lens_all = words.batch(captions)
     labels_all = torch.tensor([direction_label(c) for c in captions])
@@ -247,7 +259,7 @@ def train(args, X, captions, words, grid):
         q = (step - WARMUP) / max(1, args.steps - WARMUP)
         lr = LR * (step + 1) / WARMUP if step < WARMUP else MIN_LR + 0.5 * (LR - MIN_LR) * (1 + math.cos(math.pi * q))
         for group in opt.param_groups:
-            group["lr"] = lr
+            group["lr"] = lr * group["lr_mult"]
         idx = torch.randint(0, X.shape[0], (BATCH,), generator=rng)
         x0, ids, lens = X[idx], ids_all[idx], lens_all[idx].clone()
         lens[torch.rand(BATCH, generator=rng) < 0.1] = 0  # caption dropout for guidance
@@ -338,6 +350,8 @@ def main():
     ap.add_argument("--pos-embed", action="store_true")
     ap.add_argument("--direction-label", action="store_true")
     ap.add_argument("--token-std", type=float, default=0.02)
+    ap.add_argument("--pool", choices=["mean", "sum"], default="mean")
+    ap.add_argument("--text-lr", type=float, default=1.0)
     args = ap.parse_args()
     X, captions = load_cache(args.cache)
     patch = tuple(int(v) for v in args.patch.split(","))

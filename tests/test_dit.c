@@ -132,7 +132,7 @@ static void golden_text(vd_arena *arena) {
     if (!g) return;
     vd_text_config tc = {(int)vt_golden_attr(g, "vocab", 0), (int)vt_golden_attr(g, "dim", 0),
                          (int)vt_golden_attr(g, "depth", 0), (int)vt_golden_attr(g, "heads", 0),
-                         (int)vt_golden_attr(g, "max_len", 0)};
+                         (int)vt_golden_attr(g, "max_len", 0), 0};
     const int B = (int)vt_golden_attr(g, "B", 0), L = tc.max_len, Dt = tc.dim;
     vd_error err = {0};
     vd_params *p = vd_params_new(NULL);
@@ -161,6 +161,13 @@ static void golden_text(vd_arena *arena) {
         st = vd_text_encoder_backward(&te, p, dctx, dpooled, arena, &err);
         CHECK(st == VD_OK, "text backward: %s", err.message);
         check_grads(g, p, "", "text");
+        /* text_pool sum: the same context, pooled as length x the mean. */
+        te.cfg.pool_sum = 1;
+        st = vd_text_encoder_forward(&te, p, tok, lengths, B, ctx, pooled, &mask, arena, &err);
+        CHECK(st == VD_OK, "text forward, pool sum: %s", err.message);
+        for (int b = 0; b < B; b++)
+            for (int d = 0; d < Dt; d++) pooled_w[(size_t)b * Dt + d] *= (float)lengths[b];
+        vt_close("text pooled, sum", pooled, pooled_w, (size_t)B * Dt, GOLD_ATOL, GOLD_RTOL);
         free(ctx), free(pooled);
     } else {
         CHECK(0, "dit_text golden incomplete");
@@ -307,9 +314,13 @@ static void randomise(vd_dit *m, uint64_t seed) {
  * parameters (every layer kind) and of latent values. The model is mildly
  * non-linear: a central difference with h = 5e-3 in float32 stays within
  * 1e-3 + 2% (worst about a fifth of that). */
-static void test_gradcheck(vd_arena *arena, int pos_embed) {
+enum { PLAIN, POS_EMBED, TEXT_POOL_SUM };
+
+static void test_gradcheck(vd_arena *arena, int variant) {
+    static const char *const names[] = {"", ", pos_embed", ", text_pool sum"};
     vd_dit_config c = small_config();
-    c.pos_embed = pos_embed;
+    c.pos_embed = variant == POS_EMBED;
+    c.text_pool_sum = variant == TEXT_POOL_SUM;
     c.dim = 16;
     c.text_dim = 12;
     c.latent_channels = 3;
@@ -340,14 +351,22 @@ static void test_gradcheck(vd_arena *arena, int pos_embed) {
     vd_params_zero_grad(p);
     tiny_step(&k, k.latent, y, k.dy, dlat);
     memcpy(grad, vd_params_all_grad(p), np * sizeof *grad);
-    vt_gradcheck(pos_embed ? "dit parameters, pos_embed (finite differences)"
-                           : "dit parameters (finite differences)",
-                 tiny_loss, &k, vd_params_all(p), grad, np, 5e-3, 1e-3, 2e-2,
-                 vt_quick() || pos_embed ? 24 : 120);
-    vt_gradcheck(pos_embed ? "dit latent, pos_embed (finite differences)"
-                           : "dit latent (finite differences)",
-                 tiny_loss, &k, k.latent, dlat, k.nlat, 5e-3, 1e-3, 2e-2,
-                 vt_quick() || pos_embed ? 8 : 40);
+    char name[96];
+    snprintf(name, sizeof name, "dit parameters%s (finite differences)", names[variant]);
+    vt_gradcheck(name, tiny_loss, &k, vd_params_all(p), grad, np, 5e-3, 1e-3, 2e-2,
+                 vt_quick() || variant != PLAIN ? 24 : 120);
+    /* The pooled vector reaches only the text encoder's parameters. */
+    if (variant == TEXT_POOL_SUM) {
+        size_t first = vd_params_info(p, vd_params_find(p, "text.tok_emb.weight"))->offset;
+        size_t end = vd_params_info(p, vd_params_find(p, "text.norm.bias"))->offset +
+                     vd_params_info(p, vd_params_find(p, "text.norm.bias"))->numel;
+        snprintf(name, sizeof name, "dit text encoder%s (finite differences)", names[variant]);
+        vt_gradcheck(name, tiny_loss, &k, vd_params_all(p) + first, grad + first, end - first,
+                     5e-3, 1e-3, 2e-2, 24);
+    }
+    snprintf(name, sizeof name, "dit latent%s (finite differences)", names[variant]);
+    vt_gradcheck(name, tiny_loss, &k, k.latent, dlat, k.nlat, 5e-3, 1e-3, 2e-2,
+                 vt_quick() || variant != PLAIN ? 8 : 40);
     free(y), free(dlat), free(grad);
     tiny_close(&k);
     vd_arena_reset(arena, 0);
@@ -428,6 +447,56 @@ static void test_pos_embed(vd_arena *arena) {
     CHECK(vd_dit_config_parse(&r, bad, strlen(bad), "bad", &err) == VD_ERR_ARG &&
               strstr(err.message, "pos_embed"),
           "pos_embed 2 refused: %s", err.message);
+}
+
+/* The text embeddings' init scale: a config key, kept in the model's
+ * config only when it is not the default, and drawn at the asked scale. */
+static void test_text_embed_std(void) {
+    vd_error err;
+    vd_dit_config c = small_config(), r;
+    vd_strbuf js;
+    vd_strbuf_init(&js);
+    vd_dit_config_to_json(&c, &js);
+    CHECK(!strstr(vd_strbuf_cstr(&js), "text_embed_std"), "default text_embed_std is not written");
+    vd_strbuf_free(&js);
+    c.text_embed_std = 1.0f;
+    vd_strbuf_init(&js);
+    vd_dit_config_to_json(&c, &js);
+    vd_dit_config_default(&r);
+    CHECK(vd_dit_config_parse(&r, vd_strbuf_cstr(&js), strlen(vd_strbuf_cstr(&js)), "json", &err) ==
+                  VD_OK && r.text_embed_std == 1.0f,
+          "text_embed_std round trip: %s", vd_strbuf_cstr(&js));
+    vd_strbuf_free(&js);
+    const char *bad[] = {"{\"text_embed_std\": 0}", "{\"text_embed_std\": -1}",
+                         "{\"text_embed_std\": 11}"};
+    for (int i = 0; i < 3; i++) {
+        vd_dit_config_default(&r);
+        CHECK(vd_dit_config_parse(&r, bad[i], strlen(bad[i]), "bad", &err) == VD_ERR_ARG &&
+                  strstr(err.message, "text_embed_std"),
+              "%s refused: %s", bad[i], err.message);
+    }
+    const float stds[] = {0.02f, 1.0f};
+    for (int k = 0; k < 2; k++) {
+        c.text_embed_std = stds[k];
+        vd_dit *m = NULL;
+        CHECK(vd_dit_new(&m, &c, 5, 0, NULL, &err) == VD_OK, "new: %s", err.message);
+        if (!m) continue;
+        const char *names[] = {"text.tok_emb.weight", "text.pos_emb.weight"};
+        for (int j = 0; j < 2; j++) {
+            vd_params *p = vd_dit_params(m);
+            size_t id = vd_params_find(p, names[j]);
+            CHECK(id != (size_t)-1, "%s declared", names[j]);
+            if (id == (size_t)-1) continue;
+            const float *w = vd_params_data(p, id);
+            size_t n = vd_params_info(p, id)->numel;
+            double ss = 0;
+            for (size_t i = 0; i < n; i++) ss += (double)w[i] * w[i];
+            double sd = sqrt(ss / (double)n);
+            CHECK(fabs(sd / stds[k] - 1.0) < 0.1, "%s std %g, asked %g", names[j], sd,
+                  (double)stds[k]);
+        }
+        vd_dit_free(m);
+    }
 }
 
 static void test_zero_init_and_text_paths(vd_arena *arena) {
@@ -675,9 +744,11 @@ int main(void) {
         golden_block(arena);
         golden_text(arena);
         golden_tiny(arena);
-        test_gradcheck(arena, 0);
-        test_gradcheck(arena, 1);
+        test_gradcheck(arena, PLAIN);
+        test_gradcheck(arena, POS_EMBED);
+        test_gradcheck(arena, TEXT_POOL_SUM);
         test_pos_embed(arena);
+        test_text_embed_std();
         test_zero_init_and_text_paths(arena);
         test_threads_sizes_allocs(arena);
         test_frame_cond(arena);

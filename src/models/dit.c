@@ -55,6 +55,8 @@ void vd_dit_config_default(vd_dit_config *cfg) {
     cfg->freq_dim = 256;
     cfg->frame_cond = 0;
     cfg->pos_embed = 0;
+    cfg->text_embed_std = 0.02f;
+    cfg->text_pool_sum = 0;
 }
 
 vd_status vd_dit_config_check(const vd_dit_config *c, vd_error *err) {
@@ -81,6 +83,9 @@ vd_status vd_dit_config_check(const vd_dit_config *c, vd_error *err) {
         return vd_fail(err, VD_ERR_ARG, "dit config: frame_cond %d (want 0 or 1)", c->frame_cond);
     if (c->pos_embed != 0 && c->pos_embed != 1)
         return vd_fail(err, VD_ERR_ARG, "dit config: pos_embed %d (want 0 or 1)", c->pos_embed);
+    if (!(c->text_embed_std > 0.0f && c->text_embed_std <= 10.0f))
+        return vd_fail(err, VD_ERR_ARG, "dit config: text_embed_std %g outside (0, 10]",
+                       (double)c->text_embed_std);
     if (!(c->rope_theta > 1.0f) || c->freq_dim < 2 || c->freq_dim % 2)
         return vd_fail(err, VD_ERR_ARG, "dit config: rope_theta %g must be > 1 and freq_dim %d even",
                        (double)c->rope_theta, c->freq_dim);
@@ -121,6 +126,19 @@ vd_status vd_dit_config_parse(vd_dit_config *cfg, const char *json, size_t len,
     double theta;
     if ((st = vd_json_get_num(root, "rope_theta", cfg->rope_theta, &theta, err))) goto done;
     cfg->rope_theta = (float)theta;
+    double embed_std;
+    if ((st = vd_json_get_num(root, "text_embed_std", cfg->text_embed_std, &embed_std, err)))
+        goto done;
+    cfg->text_embed_std = (float)embed_std;
+    const char *pool;
+    if ((st = vd_json_get_str(root, "text_pool", cfg->text_pool_sum ? "sum" : "mean", &pool, err)))
+        goto done;
+    if (strcmp(pool, "mean") && strcmp(pool, "sum")) {
+        st = vd_fail(err, VD_ERR_ARG, "dit config: text_pool \"%s\" (want \"mean\" or \"sum\")",
+                     pool);
+        goto done;
+    }
+    cfg->text_pool_sum = !strcmp(pool, "sum");
     st = vd_dit_config_check(cfg, err);
 done:
     vd_json_free(root);
@@ -149,6 +167,11 @@ void vd_dit_config_to_json(const vd_dit_config *c, vd_strbuf *s) {
     vd_strbuf_printf(s, ",\"freq_dim\":%d,\"frame_cond\":%d", c->freq_dim, c->frame_cond);
     /* Written only when set, so that models without it keep their bytes. */
     if (c->pos_embed) vd_strbuf_printf(s, ",\"pos_embed\":%d", c->pos_embed);
+    if (c->text_pool_sum) vd_strbuf_printf(s, ",\"text_pool\":\"sum\"");
+    if (c->text_embed_std != 0.02f) {
+        vd_strbuf_printf(s, ",\"text_embed_std\":");
+        vd_strbuf_json_number(s, c->text_embed_std);
+    }
     vd_strbuf_printf(s, "}");
 }
 
@@ -166,7 +189,7 @@ static vd_status dit_declare(vd_dit *m, vd_error *err) {
     const vd_dit_config *c = &m->cfg;
     vd_params *p = m->params;
     vd_text_config tc = {c->vocab_size, c->text_dim, c->text_depth, c->text_heads,
-                         c->max_text_len};
+                         c->max_text_len, c->text_pool_sum};
     vd_status st;
     if ((st = vd_text_encoder_init(&m->text, &tc, p, "text.", m->allocator, err))) return st;
     if ((st = vd_linear_declare(&m->x_embed, p, "x_embed", embed_dim(c), c->dim, 1, err))) return st;
@@ -190,7 +213,7 @@ static void dit_init_weights(vd_dit *m, uint64_t seed) {
     vd_params *p = m->params;
     vd_rng rng;
     vd_rng_init(&rng, seed);
-    vd_text_encoder_init_weights(&m->text, p, &rng);
+    vd_text_encoder_init_weights(&m->text, p, &rng, m->cfg.text_embed_std);
     vd_linear_init_xavier(&m->x_embed, p, &rng);
     vd_linear_init_normal(&m->t_embed.fc1, p, &rng, 0.02f);
     vd_linear_init_normal(&m->t_embed.fc2, p, &rng, 0.02f);

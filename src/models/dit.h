@@ -61,6 +61,17 @@ typedef struct vd_dit_config {
                        alone no token's value says where it is; with these, a
                        token can read where another one is (and so how far an
                        object has moved). 0 (the default) adds nothing. */
+    float text_embed_std; /* init only: standard deviation of the text encoder's
+                             token and position embeddings (0.02 by default).
+                             Its sublayers start with outputs of unit scale, so
+                             0.02 embeddings are swamped in the residual stream
+                             and every word's context looks alike; 1 keeps each
+                             word's identity (PyTorch's nn.Embedding default). */
+    int text_pool_sum; /* JSON "text_pool": "mean" (0, the default) or "sum" (1):
+                          how the text encoder pools its outputs for the
+                          conditioning vector. A mean over ~10 words leaves
+                          each word a tenth of the pooled vector; the sum
+                          keeps a word's share as large as a class label's. */
 } vd_dit_config;
 
 /* A small default (dim 256, depth 6, heads 4, patch 1x2x2, 8 channels,
@@ -70,7 +81,8 @@ void vd_dit_config_default(vd_dit_config *cfg);
 /* Reads a JSON object; absent keys keep the values already in cfg, so
  * start from vd_dit_config_default. Keys: dim, depth, heads, patch_t,
  * patch_h, patch_w, latent_channels, text_dim, text_depth, text_heads,
- * vocab_size, max_text_len, rope_theta, freq_dim, frame_cond, pos_embed.
+ * vocab_size, max_text_len, rope_theta, freq_dim, frame_cond, pos_embed,
+ * text_embed_std, text_pool.
  * Checks the result. */
 vd_status vd_dit_config_parse(vd_dit_config *cfg, const char *json, size_t len,
                               const char *label, vd_error *err);

@@ -62,9 +62,10 @@ void vd_text_encoder_release(vd_text_encoder *te) {
     te->acts = NULL;
 }
 
-void vd_text_encoder_init_weights(const vd_text_encoder *te, vd_params *p, vd_rng *rng) {
-    vd_params_init_normal(p, te->tok_emb, rng, 0.02f);
-    vd_params_init_normal(p, te->pos_emb, rng, 0.02f);
+void vd_text_encoder_init_weights(const vd_text_encoder *te, vd_params *p, vd_rng *rng,
+                                  float embed_std) {
+    vd_params_init_normal(p, te->tok_emb, rng, embed_std);
+    vd_params_init_normal(p, te->pos_emb, rng, embed_std);
     for (int i = 0; i < te->cfg.depth; i++) {
         const vd_text_layer *ly = &te->layers[i];
         vd_layernorm_init(&ly->ln1, p);
@@ -145,13 +146,13 @@ vd_status vd_text_encoder_forward(vd_text_encoder *te, vd_params *p, const int32
         return vd_fail(err, VD_ERR_NOMEM, "text encoder: out of memory");
     vd_layernorm_forward(&te->norm, p, ctx, te->norm_mean, te->norm_rstd, x, (int)M);
 
-    /* Pooled: the mean over the prompt's own tokens, summed in order. */
+    /* Pooled: the mean (or sum) over the prompt's own tokens, summed in order. */
     for (int b = 0; b < B; b++) {
         float *pb = pooled + (size_t)b * D;
         memset(pb, 0, (size_t)D * sizeof *pb);
         int n = te->lengths[b];
         for (int l = 0; l < n; l++) ops->axpy(pb, 1.0f, ctx + ((size_t)b * L + l) * D, (size_t)D);
-        if (n > 0) ops->scale(pb, 1.0f / (float)n, (size_t)D);
+        if (n > 0 && !te->cfg.pool_sum) ops->scale(pb, 1.0f / (float)n, (size_t)D);
     }
     return VD_OK;
 }
@@ -172,8 +173,9 @@ vd_status vd_text_encoder_backward(vd_text_encoder *te, vd_params *p, const floa
     if (dpooled) {
         for (int b = 0; b < B; b++) {
             int n = te->lengths[b];
+            float w = te->cfg.pool_sum ? 1.0f : 1.0f / (float)n;
             for (int l = 0; l < n; l++)
-                ops->axpy(dy + ((size_t)b * L + l) * D, 1.0f / (float)n,
+                ops->axpy(dy + ((size_t)b * L + l) * D, w,
                           dpooled + (size_t)b * D, (size_t)D);
         }
     }

@@ -2,8 +2,9 @@
  * embedding, `depth` pre-LN transformer layers (self-attention with the key
  * padding mask, GELU-tanh MLP of 4x width), and a final LayerNorm. It
  * outputs the per-token context (B, L, dim) with its mask, and a pooled
- * vector per prompt (the mean of the context over the prompt's tokens; zero
- * for the empty prompt) that the DiT adds to its timestep conditioning.
+ * vector per prompt (the mean of the context over the prompt's tokens, or
+ * with pool_sum their sum; zero for the empty prompt) that the DiT adds to
+ * its timestep conditioning.
  *
  * Parameters, under the caller's prefix (the DiT uses "text."):
  *   tok_emb.weight (vocab, dim), pos_emb.weight (max_len, dim),
@@ -25,6 +26,7 @@
 
 typedef struct vd_text_config {
     int vocab_size, dim, depth, heads, max_len;
+    int pool_sum; /* 1: the pooled vector is the sum over the prompt's tokens */
 } vd_text_config;
 
 typedef struct vd_text_layer {
@@ -62,8 +64,10 @@ vd_status vd_text_encoder_init(vd_text_encoder *te, const vd_text_config *cfg, v
                                const char *prefix, const vd_allocator *allocator,
                                vd_error *err);
 void vd_text_encoder_release(vd_text_encoder *te);
-/* Initial values (after vd_params_alloc). */
-void vd_text_encoder_init_weights(const vd_text_encoder *te, vd_params *p, vd_rng *rng);
+/* Initial values (after vd_params_alloc): token and position embeddings
+ * N(0, embed_std^2), Xavier projections, unit LayerNorms. */
+void vd_text_encoder_init_weights(const vd_text_encoder *te, vd_params *p, vd_rng *rng,
+                                  float embed_std);
 
 /* tokens (B, max_len) int32, lengths (B); tokens past a length are ignored
  * and ids outside the vocabulary are VD_ERR_ARG. tokens/lengths may be NULL
