@@ -355,7 +355,8 @@ static void test_gradcheck(vd_arena *arena, int variant) {
     snprintf(name, sizeof name, "dit parameters%s (finite differences)", names[variant]);
     vt_gradcheck(name, tiny_loss, &k, vd_params_all(p), grad, np, 5e-3, 1e-3, 2e-2,
                  vt_quick() || variant != PLAIN ? 24 : 120);
-    /* The pooled vector reaches only the text encoder's parameters. */
+    /* Summing changes only the text encoder's backward: its parameters get
+     * a check of their own, not a few of the whole model's draws. */
     if (variant == TEXT_POOL_SUM) {
         size_t first = vd_params_info(p, vd_params_find(p, "text.tok_emb.weight"))->offset;
         size_t end = vd_params_info(p, vd_params_find(p, "text.norm.bias"))->offset +
@@ -449,9 +450,10 @@ static void test_pos_embed(vd_arena *arena) {
           "pos_embed 2 refused: %s", err.message);
 }
 
-/* The text embeddings' init scale: a config key, kept in the model's
- * config only when it is not the default, and drawn at the asked scale. */
-static void test_text_embed_std(void) {
+/* The text keys: the embeddings' init scale (kept in the model's config
+ * only when it is not the default, and drawn at the asked scale) and the
+ * pooling (written only for "sum"; anything but "mean" or "sum" refused). */
+static void test_text_config_keys(void) {
     vd_error err;
     vd_dit_config c = small_config(), r;
     vd_strbuf js;
@@ -467,14 +469,27 @@ static void test_text_embed_std(void) {
                   VD_OK && r.text_embed_std == 1.0f,
           "text_embed_std round trip: %s", vd_strbuf_cstr(&js));
     vd_strbuf_free(&js);
-    const char *bad[] = {"{\"text_embed_std\": 0}", "{\"text_embed_std\": -1}",
-                         "{\"text_embed_std\": 11}"};
-    for (int i = 0; i < 3; i++) {
+    const char *bad[][2] = {{"{\"text_embed_std\": 0}", "text_embed_std"},
+                            {"{\"text_embed_std\": -1}", "text_embed_std"},
+                            {"{\"text_embed_std\": 11}", "text_embed_std"},
+                            {"{\"text_pool\": \"max\"}", "text_pool"},
+                            {"{\"text_pool\": 1}", "text_pool"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         vd_dit_config_default(&r);
-        CHECK(vd_dit_config_parse(&r, bad[i], strlen(bad[i]), "bad", &err) == VD_ERR_ARG &&
-                  strstr(err.message, "text_embed_std"),
-              "%s refused: %s", bad[i], err.message);
+        vd_status st = vd_dit_config_parse(&r, bad[i][0], strlen(bad[i][0]), "bad", &err);
+        CHECK(st != VD_OK && strstr(err.message, bad[i][1]), "%s refused: %s", bad[i][0],
+              err.message);
     }
+    c.text_pool_sum = 1;
+    vd_strbuf_init(&js);
+    vd_dit_config_to_json(&c, &js);
+    vd_dit_config_default(&r);
+    CHECK(strstr(vd_strbuf_cstr(&js), "\"text_pool\":\"sum\"") &&
+              vd_dit_config_parse(&r, vd_strbuf_cstr(&js), strlen(vd_strbuf_cstr(&js)), "json",
+                                  &err) == VD_OK && r.text_pool_sum == 1,
+          "text_pool sum round trip: %s", vd_strbuf_cstr(&js));
+    vd_strbuf_free(&js);
+    c.text_pool_sum = 0;
     const float stds[] = {0.02f, 1.0f};
     for (int k = 0; k < 2; k++) {
         c.text_embed_std = stds[k];
@@ -748,7 +763,7 @@ int main(void) {
         test_gradcheck(arena, POS_EMBED);
         test_gradcheck(arena, TEXT_POOL_SUM);
         test_pos_embed(arena);
-        test_text_embed_std();
+        test_text_config_keys();
         test_zero_init_and_text_paths(arena);
         test_threads_sizes_allocs(arena);
         test_frame_cond(arena);
