@@ -373,6 +373,20 @@ static void test_gradcheck(vd_arena *arena, int variant) {
     vd_arena_reset(arena, 0);
 }
 
+/* c as a model file's config JSON (*json, the caller frees it), parsed back
+ * into r from the defaults. */
+static vd_status round_trip(const vd_dit_config *c, vd_dit_config *r, char **json, vd_error *err) {
+    vd_strbuf js;
+    vd_strbuf_init(&js);
+    vd_dit_config_to_json(c, &js);
+    size_t n = strlen(vd_strbuf_cstr(&js));
+    *json = xcalloc(n + 1, 1);
+    memcpy(*json, vd_strbuf_cstr(&js), n);
+    vd_strbuf_free(&js);
+    vd_dit_config_default(r);
+    return vd_dit_config_parse(r, *json, n, "json", err);
+}
+
 /* The position features: the documented layout entry by entry, what the
  * model does with them, and the config key. */
 static void test_pos_embed(vd_arena *arena) {
@@ -429,20 +443,15 @@ static void test_pos_embed(vd_arena *arena) {
     vd_dit_free(m1);
 
     vd_dit_config r;
-    vd_dit_config_default(&r);
     c = small_config();
-    vd_strbuf js;
-    vd_strbuf_init(&js);
-    vd_dit_config_to_json(&c, &js);
-    CHECK(!strstr(vd_strbuf_cstr(&js), "pos_embed"), "pos_embed 0 is not written");
-    vd_strbuf_free(&js);
+    char *js = NULL;
+    CHECK(round_trip(&c, &r, &js, &err) == VD_OK && !strstr(js, "pos_embed"),
+          "pos_embed 0 is not written: %s", js);
+    free(js);
     c.pos_embed = 1;
-    vd_strbuf_init(&js);
-    vd_dit_config_to_json(&c, &js);
-    CHECK(vd_dit_config_parse(&r, vd_strbuf_cstr(&js), strlen(vd_strbuf_cstr(&js)), "json", &err) ==
-                  VD_OK && r.pos_embed == 1,
-          "pos_embed round trip: %s", vd_strbuf_cstr(&js));
-    vd_strbuf_free(&js);
+    CHECK(round_trip(&c, &r, &js, &err) == VD_OK && r.pos_embed == 1, "pos_embed round trip: %s",
+          js);
+    free(js);
     const char *bad = "{\"pos_embed\": 2}";
     vd_dit_config_default(&r);
     CHECK(vd_dit_config_parse(&r, bad, strlen(bad), "bad", &err) == VD_ERR_ARG &&
@@ -456,19 +465,15 @@ static void test_pos_embed(vd_arena *arena) {
 static void test_text_config_keys(void) {
     vd_error err;
     vd_dit_config c = small_config(), r;
-    vd_strbuf js;
-    vd_strbuf_init(&js);
-    vd_dit_config_to_json(&c, &js);
-    CHECK(!strstr(vd_strbuf_cstr(&js), "text_embed_std"), "default text_embed_std is not written");
-    vd_strbuf_free(&js);
+    char *js = NULL;
+    CHECK(round_trip(&c, &r, &js, &err) == VD_OK && !strstr(js, "text_embed_std") &&
+              !strstr(js, "text_pool"),
+          "default text keys are not written: %s", js);
+    free(js);
     c.text_embed_std = 1.0f;
-    vd_strbuf_init(&js);
-    vd_dit_config_to_json(&c, &js);
-    vd_dit_config_default(&r);
-    CHECK(vd_dit_config_parse(&r, vd_strbuf_cstr(&js), strlen(vd_strbuf_cstr(&js)), "json", &err) ==
-                  VD_OK && r.text_embed_std == 1.0f,
-          "text_embed_std round trip: %s", vd_strbuf_cstr(&js));
-    vd_strbuf_free(&js);
+    CHECK(round_trip(&c, &r, &js, &err) == VD_OK && r.text_embed_std == 1.0f,
+          "text_embed_std round trip: %s", js);
+    free(js);
     const char *bad[][2] = {{"{\"text_embed_std\": 0}", "text_embed_std"},
                             {"{\"text_embed_std\": -1}", "text_embed_std"},
                             {"{\"text_embed_std\": 11}", "text_embed_std"},
@@ -481,14 +486,10 @@ static void test_text_config_keys(void) {
               err.message);
     }
     c.text_pool_sum = 1;
-    vd_strbuf_init(&js);
-    vd_dit_config_to_json(&c, &js);
-    vd_dit_config_default(&r);
-    CHECK(strstr(vd_strbuf_cstr(&js), "\"text_pool\":\"sum\"") &&
-              vd_dit_config_parse(&r, vd_strbuf_cstr(&js), strlen(vd_strbuf_cstr(&js)), "json",
-                                  &err) == VD_OK && r.text_pool_sum == 1,
-          "text_pool sum round trip: %s", vd_strbuf_cstr(&js));
-    vd_strbuf_free(&js);
+    CHECK(round_trip(&c, &r, &js, &err) == VD_OK && strstr(js, "\"text_pool\":\"sum\"") &&
+              r.text_pool_sum == 1,
+          "text_pool sum round trip: %s", js);
+    free(js);
     c.text_pool_sum = 0;
     const float stds[] = {0.02f, 1.0f};
     for (int k = 0; k < 2; k++) {
