@@ -434,8 +434,68 @@ static void test_cli(void) {
     CHECK(system(cmd) == 0, "%s", cmd);
 }
 
+/* --mirror: each four are pixel-exact mirror images of one scene (the
+ * triangle's rotation included), and each caption reads back as its own
+ * video's direction; scenes under gravity are mirrored left-right only. */
+static void test_mirror(void) {
+    enum { W = 64, H = 48, F = 9 };
+    vd_world_params p;
+    params(&p, W, H, F, 0);
+    p.mirror = 1;
+    uint8_t *v[4];
+    for (int k = 0; k < 4; k++) v[k] = malloc((size_t)W * H * 3 * F);
+    char cap[512];
+    int linear = 0, gravity = 0, triangles = 0;
+    for (int base = 0; base < 60; base++) {
+        vd_scene s[4];
+        for (int k = 0; k < 4; k++) {
+            CHECK(vd_world_generate(&p, 3, (uint64_t)(4 * base + k), &s[k], cap, sizeof cap, NULL) == VD_OK, "gen");
+            vd_prompt_spec want, got;
+            vd_world_scene_spec(&s[k], &want);
+            CHECK(vd_world_parse_prompt(cap, &got, NULL) == VD_OK, "caption '%s' does not parse", cap);
+            CHECK(got.direction == want.direction || got.direction == VD_DIR_NONE,
+                  "caption '%s' says %s, its video goes %s", cap, vd_direction_name(got.direction),
+                  vd_direction_name(want.direction));
+            vd_world_render_video(&s[k], v[k]);
+        }
+        const int grav = s[0].motion == VD_FALLING || s[0].motion == VD_THROWN;
+        gravity += grav;
+        linear += s[0].motion == VD_LINEAR;
+        for (int i = 0; i < s[0].n_objects; i++) triangles += s[0].objects[i].shape == VD_TRIANGLE;
+        for (int k = 1; k < 4; k++) {
+            const int hz = k & 1, vt = (k & 2) && !grav;
+            long worst = 0;
+            for (int f = 0; f < F; f++)
+                for (int y = 0; y < H; y++)
+                    for (int x = 0; x < W; x++)
+                        for (int c = 0; c < 3; c++) {
+                            size_t a = (((size_t)f * H + y) * W + x) * 3 + (size_t)c;
+                            size_t b = (((size_t)f * H + (vt ? H - 1 - y : y)) * W + (hz ? W - 1 - x : x)) * 3 + (size_t)c;
+                            long d = labs((long)v[k][a] - (long)v[0][b]);
+                            if (d > worst) worst = d;
+                        }
+            /* Anti-aliasing samples sit symmetrically in a pixel, so a
+             * mirror is exact up to float rounding at edges. */
+            CHECK(worst <= 2, "scene %d (%s) variant %d is not its mirror image: a pixel differs by %ld",
+                  base, vd_motion_name(s[0].motion), k, worst);
+            if (s[0].motion == VD_LINEAR) {
+                float ux, uy, mx, my;
+                vd_direction_vector(s[0].objects[0].direction, &ux, &uy);
+                vd_direction_vector(s[k].objects[0].direction, &mx, &my);
+                CHECK(fabsf(mx - (hz ? -ux : ux)) < 1e-5f && fabsf(my - (vt ? -uy : uy)) < 1e-5f,
+                      "variant %d of a %s scene goes %s", k, vd_direction_name(s[0].objects[0].direction),
+                      vd_direction_name(s[k].objects[0].direction));
+            }
+        }
+    }
+    CHECK(linear > 3 && gravity > 3 && triangles > 3, "too few kinds: %d linear, %d gravity, %d triangles",
+          linear, gravity, triangles);
+    for (int k = 0; k < 4; k++) free(v[k]);
+}
+
 int main(void) {
     test_determinism();
+    test_mirror();
     test_reachable();
     test_falling();
     test_linear();

@@ -34,6 +34,9 @@ static void usage(FILE *to) {
             "  --rare-words P    percent of caption words (colour, shape, size) drawn\n"
             "                    from every synonym the judge reads, not only the usual\n"
             "                    ones (\"violet\", \"orb\", \"cube\"); 0..100 (default 0)\n"
+            "  --mirror          videos in fours: a scene, then its left-right, up-down\n"
+            "                    and double mirror images, each captioned anew (scenes\n"
+            "                    under gravity: left-right only)\n"
             "  --threads T       threads (default: one per core)\n"
             "  --quiet           no summary line\n",
             VD_WORLD_MIN_SIZE, VD_WORLD_MAX_SIZE, VD_WORLD_MAX_FRAMES);
@@ -138,6 +141,10 @@ int cmd_world(int argc, char **argv) {
         }
         if (!strcmp(a, "--quiet")) {
             quiet = 1;
+            continue;
+        }
+        if (!strcmp(a, "--mirror")) {
+            p.mirror = 1;
             continue;
         }
         if (strncmp(a, "--", 2)) return bad_usage("unexpected argument '%s'%s", a, "");

@@ -101,6 +101,7 @@ void vd_world_params_default(vd_world_params *p) {
     p->max_objects = 3;
     p->motions = 0;
     p->rare_words = 0;
+    p->mirror = 0;
 }
 
 vd_status vd_world_params_check(const vd_world_params *p, vd_error *err) {
@@ -119,6 +120,8 @@ vd_status vd_world_params_check(const vd_world_params *p, vd_error *err) {
     if (p->rare_words < 0 || p->rare_words > 100)
         return vd_fail(err, VD_ERR_ARG, "world: rare words %d%% is outside 0..100",
                        p->rare_words);
+    if (p->mirror != 0 && p->mirror != 1)
+        return vd_fail(err, VD_ERR_ARG, "world: mirror must be 0 or 1 (got %d)", p->mirror);
     unsigned all = (1u << VD_MOTION_COUNT) - 1;
     if (p->motions & ~all)
         return vd_fail(err, VD_ERR_ARG, "world: motion mask 0x%x names unknown motions",

@@ -316,14 +316,59 @@ void vd_world_scene_spec(const vd_scene *s, vd_prompt_spec *spec) {
         spec->front = a->depth > s->objects[1].depth;
 }
 
+/* Direction d (1..8) points at 45 * (d - 1) degrees, y up. */
+static int mirror_direction(int dir, int horizontal, int vertical) {
+    if (dir == VD_DIR_NONE) return dir;
+    int k = dir - 1;
+    if (horizontal) k = (12 - k) % 8; /* angle -> 180 - angle */
+    if (vertical) k = (8 - k) % 8;    /* angle -> -angle */
+    return k + 1;
+}
+
+static int has_gravity(int motion) { return motion == VD_FALLING || motion == VD_THROWN; }
+
+void vd_world_mirror(vd_scene *s, int horizontal, int vertical) {
+    for (int i = 0; i < s->n_objects; i++) {
+        vd_world_object *o = &s->objects[i];
+        for (int f = 0; f < s->frames; f++) {
+            if (horizontal) o->x[f] = (float)s->width - o->x[f];
+            if (vertical) o->y[f] = (float)s->height - o->y[f];
+        }
+        if (horizontal) o->vx = -o->vx;
+        if (vertical) o->vy = -o->vy;
+        o->direction = mirror_direction(o->direction, horizontal, vertical);
+        /* A mirror turns a rotation the other way. The triangle's vertex
+         * points up at angle 0, so an up-down mirror also turns it half a
+         * turn; the square's half turn is a symmetry. Angles are kept in
+         * the ranges the sampler draws (a shape's symmetry period). */
+        if (horizontal != vertical || (vertical && o->shape == VD_TRIANGLE)) {
+            const double period = o->shape == VD_SQUARE ? 1.5707963267948966
+                                : o->shape == VD_TRIANGLE ? 2.0943951023931957 : 0;
+            if (period > 0) {
+                double a = horizontal != vertical ? -o->angle : o->angle;
+                if (vertical && o->shape == VD_TRIANGLE) a += 3.14159265358979324;
+                a = fmod(a, period);
+                if (a < 0) a += period;
+                o->angle = (float)a;
+            }
+        }
+    }
+}
+
 vd_status vd_world_generate(const vd_world_params *p, uint64_t seed, uint64_t index,
                             vd_scene *scene, char *caption, size_t caption_size,
                             vd_error *err) {
     vd_rng root;
     vd_rng_init(&root, seed);
-    vd_rng rng = vd_rng_fork(&root, index);
+    const unsigned variant = p->mirror ? (unsigned)(index % 4) : 0;
+    vd_rng rng = vd_rng_fork(&root, p->mirror ? index / 4 : index);
     vd_status st = vd_world_sample(scene, p, &rng, err);
     if (st) return st;
+    if (p->mirror) {
+        int vertical = (variant & 2) && !has_gravity(scene->motion);
+        vd_world_mirror(scene, (int)(variant & 1), vertical);
+        rng = vd_rng_fork(&rng, variant);
+    }
     if (caption) vd_world_caption(scene, &rng, p->rare_words, caption, caption_size);
     return VD_OK;
 }

@@ -128,6 +128,13 @@ typedef struct vd_world_params {
      * "cube", "huge"): the phrasings a model trained on the default
      * captions never sees. 0 draws exactly what it always did. */
     int rare_words;
+    /* 0 (default) or 1: videos come in fours, one scene and its mirror
+     * images (left-right, up-down, both; vd_world_mirror), each with a
+     * caption of its own. A model then sees the same scene with its
+     * direction words swapped and nothing else changed, the plainest lesson
+     * in what those words mean. Scenes under gravity are mirrored left-right
+     * only, so their fours are two pairs. */
+    int mirror;
 } vd_world_params;
 
 void vd_world_params_default(vd_world_params *p);
@@ -141,10 +148,18 @@ void vd_world_physics_default(vd_world_physics *phys, int width, int height,
 vd_status vd_world_sample(vd_scene *scene, const vd_world_params *p, vd_rng *rng,
                           vd_error *err);
 
+/* Mirrors a simulated scene in place: x -> width - x when `horizontal`,
+ * y -> height - y when `vertical` (only meaningful without gravity), with
+ * velocities, directions and shape rotations to match, so that rendering
+ * it gives the mirror image of the original video. */
+void vd_world_mirror(vd_scene *scene, int horizontal, int vertical);
+
 /* Video `index` of a dataset made with `seed`: its own rng stream
  * vd_rng_fork(seed, index), so it does not depend on how many videos are
  * made or in what order. Draws the scene, then its caption (caption may be
- * NULL). */
+ * NULL). With p->mirror, video index is mirror variant index % 4 (bit 0
+ * left-right, bit 1 up-down) of the scene drawn for index / 4, captioned
+ * from a stream of its own. */
 vd_status vd_world_generate(const vd_world_params *p, uint64_t seed, uint64_t index,
                             vd_scene *scene, char *caption, size_t caption_size,
                             vd_error *err);
