@@ -244,6 +244,34 @@ static void test_resume(void) {
     CHECK(vt_same_safetensors(pa, pb), "20 + resume + 20 steps differ from 40 straight");
 }
 
+/* A stop requested while the latent cache is being encoded (here: before
+ * its first video) ends the run with a clear error and writes neither the
+ * cache nor a checkpoint, so the same command starts it again cleanly. */
+static void test_stop_while_encoding(void) {
+    char cfg[256], out[256], path[300];
+    snprintf(cfg, sizeof cfg, "%s/stop.json", root);
+    snprintf(out, sizeof out, "%s/stopped", root);
+    CHECK(make_config(cfg, out, 10), "config");
+    static volatile sig_atomic_t stop = 1;
+    vd_dit_train_opts o;
+    memset(&o, 0, sizeof o);
+    o.config_path = cfg;
+    o.out = out;
+    o.no_eval = 1;
+    o.stop = &stop;
+    vd_dit_train_report r;
+    vd_error err;
+    vd_status st = vd_dit_train(&o, &r, &err);
+    CHECK(st == VD_ERR_ARG && strstr(err.message, "interrupted while encoding the latent cache"),
+          "stopped before the cache: status %d, '%s'", (int)st, st ? err.message : "");
+    struct stat sb;
+    const char *files[] = {"latents.safetensors", "checkpoint.safetensors"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", out, files[i]);
+        CHECK(stat(path, &sb) != 0, "%s was written by a run stopped before it started", path);
+    }
+}
+
 /* Copies a text file, replacing the first occurrence of `from` by `to`;
  * 0 when the file cannot be read or written or `from` is absent. */
 static int copy_replacing(const char *src, const char *dst, const char *from, const char *to) {
@@ -636,6 +664,7 @@ int main(void) {
     if (ok) {
         test_train_generate(model);
         test_resume();
+        test_stop_while_encoding();
         if (model[0]) {
             test_load_errors(model);
             test_use_vae(model);

@@ -120,7 +120,8 @@ static size_t item_floats(const vd_latent_cache *c, int i) {
 }
 
 static vd_status build(vd_latent_cache *c, const char *const *dirs, int n_dirs,
-                       const char *vae_path, int multiple, vd_progress *p, vd_error *err) {
+                       const char *vae_path, int multiple, vd_progress *p,
+                       const volatile sig_atomic_t *stop, vd_error *err) {
     vd_vae *vae = NULL;
     vd_status st = vd_vae_load(&vae, vae_path, NULL, err);
     if (st) return vd_fail_prefix(err, st, "latent cache: ");
@@ -140,6 +141,10 @@ static vd_status build(vd_latent_cache *c, const char *const *dirs, int n_dirs,
         if (vd_dataset_error_count(ds))
             st = vd_fail(err, VD_ERR_FORMAT, "latent cache: %s", vd_dataset_error(ds, 0));
         for (size_t i = 0; i < n && !st; i++) {
+            if (stop && *stop) {
+                st = vd_fail(err, VD_ERR_ARG, "cancelled");
+                break;
+            }
             const vd_dataset_item *it = vd_dataset_entry(ds, i);
             vd_video v;
             memset(&v, 0, sizeof v);
@@ -372,7 +377,8 @@ static vd_status index_buckets(vd_latent_cache *c, vd_error *err) {
 
 vd_status vd_latent_cache_open(vd_latent_cache *c, const char *path, const char *const *dirs,
                                int n_dirs, const char *vae_path, int multiple,
-                               vd_progress *progress, int *rebuilt, vd_error *err) {
+                               vd_progress *progress, const volatile sig_atomic_t *stop,
+                               int *rebuilt, vd_error *err) {
     memset(c, 0, sizeof *c);
     uint64_t key;
     vd_status st = vd_latent_cache_key(dirs, n_dirs, vae_path, &key, err);
@@ -383,7 +389,7 @@ vd_status vd_latent_cache_open(vd_latent_cache *c, const char *path, const char 
     if (load(c, path, key, &quiet) != VD_OK) {
         vd_latent_cache_release(c);
         if (rebuilt) *rebuilt = 1;
-        if ((st = build(c, dirs, n_dirs, vae_path, multiple, progress, err))) goto fail;
+        if ((st = build(c, dirs, n_dirs, vae_path, multiple, progress, stop, err))) goto fail;
         c->key = key;
         if ((st = save(c, path, err))) goto fail;
     }

@@ -16,6 +16,7 @@
 #ifndef VD_TRAIN_DIT_CACHE_H
 #define VD_TRAIN_DIT_CACHE_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,10 +43,13 @@ typedef struct vd_latent_cache {
 
 /* Loads `path` when its key matches, else encodes the data folders with the
  * VAE (loaded from vae_path) and writes `path`. *rebuilt (may be NULL) tells
- * which. progress (may be NULL) gets notes. */
+ * which. progress (may be NULL) gets notes. stop (may be NULL) is polled
+ * between videos: when it becomes non-zero the encoding stops, nothing is
+ * written, and the result is VD_ERR_ARG with the message "cancelled". */
 vd_status vd_latent_cache_open(vd_latent_cache *c, const char *path, const char *const *dirs,
                                int n_dirs, const char *vae_path, int multiple,
-                               vd_progress *progress, int *rebuilt, vd_error *err);
+                               vd_progress *progress, const volatile sig_atomic_t *stop,
+                               int *rebuilt, vd_error *err);
 void vd_latent_cache_release(vd_latent_cache *c);
 
 /* The key the data and VAE would get now. */

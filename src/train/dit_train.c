@@ -527,8 +527,12 @@ static vd_status setup(run *r, const vd_dit_train_opts *o, vd_dit_train_report *
     char cache_path[1100];
     snprintf(cache_path, sizeof cache_path, "%s/latents.safetensors", r->out);
     if ((st = vd_latent_cache_open(&r->cache, cache_path, r->dirs, r->n_dirs, r->vae_path,
-                                   multiple, o->progress, &rep->cache_rebuilt, err)))
+                                   multiple, o->progress, o->stop, &rep->cache_rebuilt, err))) {
+        if (o->stop && *o->stop)
+            vd_fail(err, st, "train: interrupted while encoding the latent cache; nothing was "
+                    "written (run the same command to start it again)");
         goto done;
+    }
     for (int b = 0; b < r->cache.n_buckets && !st; b++) {
         if (r->cache.bT[b] % r->dc.patch_t) {
             st = vd_fail(err, VD_ERR_ARG, "train: %d latent frames do not divide by patch_t %d",
