@@ -23,6 +23,7 @@ struct vd_dit {
     vd_params *params;
     vd_text_encoder text;
     vd_linear x_embed, text_pool, final_adaln, final_linear;
+    size_t word_cond; /* parameter id, with cfg.word_cond */
     vd_mlp t_embed;
     vd_dit_block *blocks;
     vd_dit_block_act *acts;
@@ -57,6 +58,7 @@ void vd_dit_config_default(vd_dit_config *cfg) {
     cfg->pos_embed = 0;
     cfg->text_embed_std = 0.02f;
     cfg->text_pool_sum = 0;
+    cfg->word_cond = 0;
 }
 
 vd_status vd_dit_config_check(const vd_dit_config *c, vd_error *err) {
@@ -83,6 +85,8 @@ vd_status vd_dit_config_check(const vd_dit_config *c, vd_error *err) {
         return vd_fail(err, VD_ERR_ARG, "dit config: frame_cond %d (want 0 or 1)", c->frame_cond);
     if (c->pos_embed != 0 && c->pos_embed != 1)
         return vd_fail(err, VD_ERR_ARG, "dit config: pos_embed %d (want 0 or 1)", c->pos_embed);
+    if (c->word_cond != 0 && c->word_cond != 1)
+        return vd_fail(err, VD_ERR_ARG, "dit config: word_cond %d (want 0 or 1)", c->word_cond);
     if (!(c->text_embed_std > 0.0f && c->text_embed_std <= 10.0f))
         return vd_fail(err, VD_ERR_ARG, "dit config: text_embed_std %g outside (0, 10]",
                        (double)c->text_embed_std);
@@ -111,7 +115,7 @@ vd_status vd_dit_config_parse(vd_dit_config *cfg, const char *json, size_t len,
         {"text_depth", &cfg->text_depth}, {"text_heads", &cfg->text_heads},
         {"vocab_size", &cfg->vocab_size}, {"max_text_len", &cfg->max_text_len},
         {"freq_dim", &cfg->freq_dim}, {"frame_cond", &cfg->frame_cond},
-        {"pos_embed", &cfg->pos_embed},
+        {"pos_embed", &cfg->pos_embed}, {"word_cond", &cfg->word_cond},
     };
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
         int64_t v;
@@ -168,6 +172,7 @@ void vd_dit_config_to_json(const vd_dit_config *c, vd_strbuf *s) {
     /* Written only when set, so that models without it keep their bytes. */
     if (c->pos_embed) vd_strbuf_printf(s, ",\"pos_embed\":%d", c->pos_embed);
     if (c->text_pool_sum) vd_strbuf_printf(s, ",\"text_pool\":\"sum\"");
+    if (c->word_cond) vd_strbuf_printf(s, ",\"word_cond\":%d", c->word_cond);
     if (c->text_embed_std != 0.02f) {
         vd_strbuf_printf(s, ",\"text_embed_std\":");
         vd_strbuf_json_number(s, c->text_embed_std);
@@ -198,6 +203,12 @@ static vd_status dit_declare(vd_dit *m, vd_error *err) {
         return st;
     if ((st = vd_linear_declare(&m->text_pool, p, "text_pool", c->text_dim, c->dim, 1, err)))
         return st;
+    if (c->word_cond) {
+        int64_t shape[2] = {c->vocab_size, c->dim};
+        if ((st = vd_params_declare(p, "word_cond.weight", 2, shape, VD_PARAM_NO_DECAY,
+                                    &m->word_cond, err)))
+            return st;
+    }
     for (int i = 0; i < c->depth; i++) {
         char name[64];
         snprintf(name, sizeof name, "blocks.%d", i);
@@ -221,6 +232,8 @@ static void dit_init_weights(vd_dit *m, uint64_t seed) {
     for (int i = 0; i < m->cfg.depth; i++) vd_dit_block_init_weights(&m->blocks[i], p, &rng);
     vd_linear_init_zero(&m->final_adaln, p);
     vd_linear_init_zero(&m->final_linear, p);
+    /* Drawn last, so every other weight is what the same seed gives without it. */
+    if (m->cfg.word_cond) vd_params_init_normal(p, m->word_cond, &rng, 1.0f);
 }
 
 vd_status vd_dit_new(vd_dit **out, const vd_dit_config *cfg, uint64_t seed, int with_grad,
@@ -359,6 +372,13 @@ vd_status vd_dit_forward_cond(vd_dit *m, const float *latent, const uint8_t *fra
     if (st != VD_OK) return vd_fail_prefix(err, st, "dit: t_embed: ");
     vd_linear_forward(&m->text_pool, m->params, tp, m->pooled, B);
     ops->add(m->c, m->c, tp, (size_t)B * D);
+    if (c->word_cond) {
+        const float *table = vd_params_data(m->params, m->word_cond);
+        for (int b = 0; b < B; b++)
+            for (int l = 0; l < m->text.lengths[b]; l++)
+                ops->axpy(m->c + (size_t)b * D, 1.0f,
+                          table + (size_t)m->text.ids[(size_t)b * L + l] * D, (size_t)D);
+    }
     ops->silu_fwd(m->sc, m->c, (size_t)B * D);
 
     /* Patches, embedding, rotary tables over the (Tp, Hp, Wp) grid. */
@@ -447,6 +467,12 @@ vd_status vd_dit_backward(vd_dit *m, const float *dout, float *dlatent, vd_arena
 
     /* Conditioning: c = t_embed(tfeat) + text_pool(pooled). */
     ops->silu_bwd(dc, dsc, m->c, (size_t)B * D);
+    float *dword = c->word_cond ? vd_params_grad(m->params, m->word_cond) : NULL;
+    if (dword) /* in prompt order: the same sums for any thread count */
+        for (int b = 0; b < B; b++)
+            for (int l = 0; l < m->text.lengths[b]; l++)
+                ops->axpy(dword + (size_t)m->text.ids[(size_t)b * L + l] * D, 1.0f,
+                          dc + (size_t)b * D, (size_t)D);
     vd_linear_backward(&m->text_pool, m->params, dpooled, dc, m->pooled, B);
     st = vd_mlp_backward(&m->t_embed, m->params, &m->t_act, NULL, dc, arena, err);
     if (st != VD_OK) goto done;

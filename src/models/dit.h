@@ -26,7 +26,7 @@
  * not.
  *
  * Parameter names (PyTorch peers use the same, weight (out, in)):
- *   x_embed, t_embed.fc1, t_embed.fc2, text_pool,
+ *   x_embed, t_embed.fc1, t_embed.fc2, text_pool, word_cond (with word_cond),
  *   blocks.<i>.{adaLN, attn.qkv, attn.out, norm_cross, cross.q, cross.kv,
  *   cross.out, mlp.fc1, mlp.fc2}.{weight, bias}, final.adaLN, final.linear,
  *   and text.* (models/text_encoder.h).
@@ -72,6 +72,14 @@ typedef struct vd_dit_config {
                           conditioning vector. A mean over ~10 words leaves
                           each word a tenth of the pooled vector; the sum
                           keeps a word's share as large as a class label's. */
+    int word_cond; /* 1: every token of the prompt also adds a learned vector of
+                      the DiT's width ("word_cond.weight", vocab x dim, drawn
+                      N(0, 1)) to the conditioning vector c, beside the text
+                      encoder's pooled vector: a bag of words that reaches
+                      every adaLN as a class label would. Trained on the toy
+                      world, a DiT follows a global label for the direction of
+                      motion but not the same word through the text encoder
+                      alone. 0 (the default) adds nothing. */
 } vd_dit_config;
 
 /* A small default (dim 256, depth 6, heads 4, patch 1x2x2, 8 channels,
