@@ -4,11 +4,12 @@
 videos are linked, not copied. For experiments on whether caption wording
 is what a model fails to learn (README, The default model).
 
-    python3 scripts/plain-captions.py SRC_DATASET DST_DATASET [--directions D,D,...] [--speeds S,S]
+    python3 scripts/plain-captions.py SRC_DATASET DST_DATASET [--directions D,D,...] [--speeds S,S] [--limit N]
 
 --directions and --speeds keep only the videos whose object has one of
 those directions (left, up-right, ..., none for still) and speeds (slow,
-fast, none), for a smaller world such as four directions at one speed.
+fast, none), for a smaller world such as four directions at one speed;
+--limit keeps only the first N videos that pass them.
 """
 import argparse
 import json
@@ -16,7 +17,7 @@ import os
 import sys
 
 
-def main(src, dst, directions, speeds):
+def main(src, dst, directions, speeds, limit):
     os.makedirs(dst, exist_ok=True)
     tmp = os.path.join(dst, "captions.jsonl.tmp")
     kept = 0
@@ -31,6 +32,8 @@ def main(src, dst, directions, speeds):
                 continue
             if speeds and o["speed"] not in speeds:
                 continue
+            if limit and kept >= limit:
+                break
             verb = "rests" if o["motion"] == "still" else f"moves {o['direction']}"
             d["caption"] = f"a {o['colour']} {o['shape']} {verb} on a {truth['background']} background"
             link = os.path.join(dst, d["file"])
@@ -50,6 +53,7 @@ if __name__ == "__main__":
     ap.add_argument("dst")
     ap.add_argument("--directions", default="")
     ap.add_argument("--speeds", default="")
+    ap.add_argument("--limit", type=int, default=0)
     a = ap.parse_args()
     split = lambda s: set(s.split(",")) if s else set()
-    main(a.src, a.dst, split(a.directions), split(a.speeds))
+    main(a.src, a.dst, split(a.directions), split(a.speeds), a.limit)

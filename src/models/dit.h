@@ -76,10 +76,10 @@ typedef struct vd_dit_config {
                       the DiT's width ("word_cond.weight", vocab x dim, drawn
                       N(0, 1)) to the conditioning vector c, beside the text
                       encoder's pooled vector: a bag of words that reaches
-                      every adaLN as a class label would. Trained on the toy
-                      world, a DiT follows a global label for the direction of
-                      motion but not the same word through the text encoder
-                      alone. 0 (the default) adds nothing. */
+                      every adaLN as a class label would. Made to test whether
+                      the toy world's direction words fail to reach the blocks;
+                      they do reach them, and it did not help (README, The
+                      default model). 0 (the default) adds nothing. */
 } vd_dit_config;
 
 /* A small default (dim 256, depth 6, heads 4, patch 1x2x2, 8 channels,
