@@ -128,6 +128,8 @@ void vd_world_simulate_pair(const vd_world_physics *phys, vd_world_object *a,
     }
 }
 
+int vd_world_motion_has_gravity(int motion) { return motion == VD_FALLING || motion == VD_THROWN; }
+
 void vd_world_simulate(vd_scene *scene) {
     const int frames = scene->frames;
     if (scene->motion == VD_COLLIDING && scene->n_objects >= 2) {
@@ -137,7 +139,7 @@ void vd_world_simulate(vd_scene *scene) {
     }
     for (int i = 0; i < scene->n_objects; i++) {
         vd_world_object *o = &scene->objects[i];
-        int gravity = o->motion == VD_FALLING || o->motion == VD_THROWN;
+        int gravity = vd_world_motion_has_gravity(o->motion);
         vd_world_rollout(&scene->physics, o->x[0], o->y[0], o->vx, o->vy, gravity,
                          o->radius, frames, o->x, o->y);
     }

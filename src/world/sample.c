@@ -325,8 +325,6 @@ static int mirror_direction(int dir, int horizontal, int vertical) {
     return k + 1;
 }
 
-static int has_gravity(int motion) { return motion == VD_FALLING || motion == VD_THROWN; }
-
 void vd_world_mirror(vd_scene *s, int horizontal, int vertical) {
     for (int i = 0; i < s->n_objects; i++) {
         vd_world_object *o = &s->objects[i];
@@ -365,7 +363,7 @@ vd_status vd_world_generate(const vd_world_params *p, uint64_t seed, uint64_t in
     vd_status st = vd_world_sample(scene, p, &rng, err);
     if (st) return st;
     if (p->mirror) {
-        int vertical = (variant & 2) && !has_gravity(scene->motion);
+        int vertical = (variant & 2) && !vd_world_motion_has_gravity(scene->motion);
         vd_world_mirror(scene, (int)(variant & 1), vertical);
         rng = vd_rng_fork(&rng, variant);
     }
