@@ -74,6 +74,22 @@ const vd_allocator *vd_allocator_default(void);
 void vd_set_threads(int n);
 int vd_get_threads(void);
 
+/* ---------------------------------------------------------- BLAS kernels */
+
+/* OpenBLAS, which computes vidit's fp32 products, picks its kernels for the
+ * CPU as it loads. A release older than the CPU (Debian 12's 0.3.21 on a
+ * Sapphire Rapids Xeon, for one) does not recognise it and falls back to SSE3
+ * kernels ("Prescott"), which run sgemm 6 to 8 times slower than the CPU
+ * can. OpenBLAS reads the environment variable OPENBLAS_CORETYPE once, when
+ * it loads, so a running program cannot change its choice: set it before
+ * starting the program (build/vidit starts itself again with it set).
+ * vd_blas_core is OpenBLAS's choice ("SkylakeX", "Prescott", ...).
+ * vd_blas_better_core is the value OPENBLAS_CORETYPE should hold, when
+ * OpenBLAS fell back to a pre-AVX2 core on a CPU with AVX2 and FMA or
+ * AVX-512, or NULL when its choice stands or the variable is already set. */
+const char *vd_blas_core(void);
+const char *vd_blas_better_core(void);
+
 /* ------------------------------------------------------ matmul precision */
 
 /* How the matrix products of linear layers are computed. FP32 (the

@@ -1,13 +1,15 @@
 /* Core: half-precision conversions (exhaustive for f16, hand-computed bit
  * patterns for rounding), the arena's alignment and steady-state behaviour,
  * the Philox generator (known answer, determinism across thread counts,
- * moments), and deterministic sums. */
+ * moments), deterministic sums, and the rule for OpenBLAS's kernels (with
+ * build/vidit's restart when this machine's OpenBLAS falls back). */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/blas_core.h"
 #include "core/rng.h"
 #include "core/tensor.h"
 #include "core/threads.h"
@@ -294,6 +296,55 @@ static void test_normal_threads(void) {
     free(x2);
 }
 
+/* OpenBLAS's fallbacks are overruled by the best kernels the CPU runs; its
+ * named modern choices and CPUs without AVX2 are left alone. */
+static void test_blas_core_rule(void) {
+    const unsigned avx2 = VD_CPU_AVX2_FMA, avx512 = avx2 | VD_CPU_AVX512;
+    const char *got;
+    CHECK((got = vd_blas_core_for("Prescott", avx512)) && !strcmp(got, "SkylakeX"), "%s",
+          got ? got : "NULL");
+    CHECK((got = vd_blas_core_for("prescott", avx512)) && !strcmp(got, "SkylakeX"), "%s",
+          got ? got : "NULL");
+    CHECK((got = vd_blas_core_for("Sandybridge", avx2)) && !strcmp(got, "Haswell"), "%s",
+          got ? got : "NULL");
+    CHECK((got = vd_blas_core_for("Nehalem", avx512 & ~VD_CPU_AVX512)) && !strcmp(got, "Haswell"),
+          "AVX-512 needs all four of F, BW, VL, DQ: %s", got ? got : "NULL");
+    CHECK(!vd_blas_core_for("Prescott", 0), "a CPU without AVX2 keeps Prescott");
+    CHECK(!vd_blas_core_for("Zen", avx512), "Zen is OpenBLAS's own choice");
+    CHECK(!vd_blas_core_for("Haswell", avx512), "Haswell is OpenBLAS's own choice");
+    CHECK(!vd_blas_core_for("SkylakeX", avx512), "SkylakeX stays");
+    CHECK(!vd_blas_core_for(NULL, avx512), "no name, no advice");
+    printf("ok   blas core rule (this machine: OpenBLAS %s, features %#x)\n", vd_blas_core(),
+           vd_cpu_features());
+}
+
+/* build/vidit with OPENBLAS_CORETYPE unset ends up on kernels the rule
+ * accepts for this CPU: on a machine whose OpenBLAS falls back, only the
+ * restart gets it there. */
+static void test_cli_blas_restart(void) {
+    const char *bin = getenv("VIDIT_BIN");
+    if (!bin) {
+        printf("skip cli blas restart: VIDIT_BIN not set\n");
+        return;
+    }
+    char cmd[4096], line[512] = "";
+    snprintf(cmd, sizeof cmd, "env -u OPENBLAS_CORETYPE '%s' --version", bin);
+    FILE *p = popen(cmd, "r");
+    CHECK(p != NULL, "popen %s", cmd);
+    if (!p) return;
+    if (!fgets(line, sizeof line, p)) line[0] = 0;
+    CHECK(pclose(p) == 0, "%s failed", cmd);
+    const char *at = strstr(line, "OpenBLAS's "), *end = at ? strstr(at, " kernels") : NULL;
+    CHECK(at && end, "no kernels named in '%s'", line);
+    if (!at || !end) return;
+    char core[64];
+    at += strlen("OpenBLAS's ");
+    snprintf(core, sizeof core, "%.*s", (int)(end - at) < 63 ? (int)(end - at) : 63, at);
+    CHECK(!vd_blas_core_for(core, vd_cpu_features()), "build/vidit ran on %s kernels", core);
+    printf("ok   cli blas restart: build/vidit runs OpenBLAS's %s kernels (this process: %s)\n",
+           core, vd_blas_core());
+}
+
 int main(void) {
     test_f16_exhaustive();
     test_f32_to_f16_cases();
@@ -302,5 +353,7 @@ int main(void) {
     test_arena();
     test_philox();
     test_normal_threads();
+    test_blas_core_rule();
+    test_cli_blas_restart();
     return vt_result("test_core");
 }

@@ -188,8 +188,9 @@ static int bench_ops(int argc, char **argv) {
     const int n_gemm = quick ? 2 : 3, n_attn = quick ? 2 : 3;
     const int H = 6, D = 64;
 
-    printf("vidit bench ops: %d threads, median of up to %d runs after a warm-up%s\n",
-           vd_get_threads(), repeats, quick ? " (quick)" : "");
+    printf("vidit bench ops: %d threads, OpenBLAS's %s kernels, median of up to %d runs after "
+           "a warm-up%s\n",
+           vd_get_threads(), vd_blas_core(), repeats, quick ? " (quick)" : "");
     printf("FLOPs: sgemm and linear forward 2*M*K*N, linear backward 4*M*K*N (dx and dw);\n"
            "attention forward 4*B*H*Nq*Nk*D, backward 2.5x forward (FlashAttention's count;\n"
            "vidit's backward does that work in one pass from 6 (batch x heads) pairs, and\n"

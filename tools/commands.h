@@ -19,6 +19,14 @@ int cmd_probe(int argc, char **argv);    /* tools/cmd_probe.c */
  * stderr with cmd's name and returns 2. tools/cli_matmul.c. */
 int cli_matmul_option(const char *cmd, const char *value);
 
+/* Called first by main: when OpenBLAS fell back to slow kernels
+ * (vd_blas_better_core), sets OPENBLAS_CORETYPE and executes build/vidit
+ * again with the same arguments, since OpenBLAS reads the variable only as
+ * it loads. Returns only when nothing needs doing or the restart failed
+ * (then with a note on stderr: vidit still runs, slower).
+ * tools/cli_blas.c. */
+void cli_blas_restart_if_slow(char **argv);
+
 #include <signal.h>
 
 /* Training commands stop cleanly on the first SIGINT or SIGTERM: the flag

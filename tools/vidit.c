@@ -29,6 +29,7 @@ static void usage(FILE *to) {
 }
 
 int main(int argc, char **argv) {
+    cli_blas_restart_if_slow(argv);
     if (argc < 2) {
         usage(stderr);
         return 2;
@@ -38,7 +39,11 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
-        printf("vidit %s\n", VIDIT_VERSION);
+        vd_matmul_precision was = vd_get_matmul_precision();
+        int bf16 = vd_set_matmul_precision(VD_MATMUL_BF16) == VD_OK;
+        vd_set_matmul_precision(was);
+        printf("vidit %s (OpenBLAS's %s kernels; bf16 products %s)\n", VIDIT_VERSION,
+               vd_blas_core(), bf16 ? "available" : "not available on this CPU or build");
         return 0;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
